@@ -1,0 +1,372 @@
+import cronParser from 'cron-parser';
+import { z } from 'zod';
+import { NCP_SITES, PROVIDER_IDS } from '../providers/ids.js';
+import { parseDuration } from './duration.js';
+
+/**
+ * The config file's shape. Everything here is pure: reading the file and resolving
+ * `{ env }` / `{ file }` references live in load.ts and refs.ts.
+ */
+
+const oneOf = (values: readonly string[]) => `must be one of: ${values.join(', ')}`;
+
+/** A secret is never written into the config: it is a reference to an environment variable or a file. */
+export const secretRefSchema = z.union(
+  [
+    z.strictObject({
+      env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'),
+    }),
+    z.strictObject({ file: z.string().min(1, 'must be a file path') }),
+  ],
+  {
+    error: (issue) =>
+      typeof issue.input === 'string'
+        ? 'literal secret values are not allowed: use { env: NAME } or { file: PATH }'
+        : 'must be { env: NAME } or { file: PATH }',
+  },
+);
+export type SecretRef = z.infer<typeof secretRefSchema>;
+
+export const durationSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const ms = parseDuration(value);
+  if (ms === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `invalid duration '${value}': use e.g. 500ms, 30s, 5m, 1h, 30d`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+function isValidTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const scheduleSchema = z.union(
+  [
+    z.strictObject({
+      cron: z.string().superRefine((expr, ctx) => {
+        try {
+          cronParser.parseExpression(expr, { tz: 'UTC' });
+          if (expr.trim().split(/\s+/).length < 5) throw new Error('too few fields');
+        } catch (err) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `invalid cron expression '${expr}': ${(err as Error).message}`,
+          });
+        }
+      }),
+      tz: z
+        .string()
+        .refine(isValidTimeZone, { message: 'must be an IANA time zone such as UTC or Europe/Berlin' })
+        .default('UTC'),
+    }),
+    z.strictObject({
+      every: durationSchema.refine((ms) => ms >= 60_000, { message: 'must be at least 1m' }),
+    }),
+  ],
+  { error: () => 'must be { cron: "<expression>", tz?: ZONE } or { every: DURATION }' },
+);
+export type Schedule = z.infer<typeof scheduleSchema>;
+
+export const retrySchema = z.strictObject({
+  attempts: z.number().int().min(1).max(1000).default(12),
+  initialDelay: durationSchema.default(30_000),
+  maxDelay: durationSchema.default(3_600_000),
+});
+export type RetryConfig = z.infer<typeof retrySchema>;
+
+const policyOverrideSchema = z.strictObject({
+  length: z
+    .union([
+      z.number().int().positive(),
+      z.strictObject({ min: z.number().int().positive(), max: z.number().int().positive() }),
+    ])
+    .optional(),
+  /** Specials to draw from: must be a subset of what the provider allows. */
+  specials: z.string().min(1).optional(),
+  /** Minimum number of character classes (upper, lower, digit, special) that must appear. */
+  minClasses: z.number().int().min(1).max(4).optional(),
+  /** Extra substrings never to produce (case-insensitive), on top of the provider's. */
+  forbid: z.array(z.string().min(1)).optional(),
+});
+export type PolicyOverride = z.infer<typeof policyOverrideSchema>;
+
+/** Timings of one rotation; every value is a duration. */
+export const rotationTimingSchema = z.strictObject({
+  /** How long to wait for the cluster to accept an operation before applying. */
+  readyTimeout: durationSchema.default(600_000),
+  /** How long to wait for the cluster to settle after the reset was accepted. */
+  settleTimeout: durationSchema.default(1_800_000),
+  /** Interval between two status polls. */
+  pollInterval: durationSchema.default(15_000),
+  /** Timeout of one HTTP call to a cloud. */
+  requestTimeout: durationSchema.default(30_000),
+  /** Total time a target may keep answering 409 (busy) before an alert. */
+  busyBudget: durationSchema.default(7_200_000),
+  /** How many freshly generated passwords the cloud may reject before an alert. */
+  maxPasswordRejections: z.number().int().min(1).max(20).default(3),
+});
+export type RotationTiming = z.infer<typeof rotationTimingSchema>;
+
+const credentialsSchema = z.strictObject({
+  accessKey: secretRefSchema.optional(),
+  secretKey: secretRefSchema.optional(),
+  /** IAM token (Huawei/OTC only), instead of AK/SK. */
+  token: secretRefSchema.optional(),
+});
+
+const targetSecretSchema = z.strictObject({
+  /** Name of the secret in the store. */
+  id: z
+    .string()
+    .min(1)
+    .max(512)
+    .regex(/^[A-Za-z0-9/_+=.@-]+$/, 'may contain only letters, digits and / _ + = . @ -'),
+  /** Username stored beside the password (defaults per provider: admin for CSS, the CMAK user for NCP). */
+  username: z.string().min(1).optional(),
+});
+
+const dataPlaneSchema = z.strictObject({
+  /** URL that answers 200 to HTTP basic auth with the current password (e.g. the cluster's https endpoint). */
+  url: z.url(),
+  username: z.string().min(1).optional(),
+});
+
+export const TARGET_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export const NCP_RESET_APIS = ['resetMGMTPassword', 'resetCMAKPassword'] as const;
+
+export const targetSchema = z.strictObject({
+  id: z
+    .string()
+    .regex(
+      TARGET_ID_PATTERN,
+      'must be 1-64 letters, digits, dot, dash or underscore, starting with a letter or digit',
+    ),
+  provider: z.enum(PROVIDER_IDS, { error: () => oneOf(PROVIDER_IDS) }),
+  /** NCP only. */
+  site: z.enum(NCP_SITES, { error: () => oneOf(NCP_SITES) }).optional(),
+  region: z.string().min(1),
+  /** NCP only: the CDSS cluster number. */
+  serviceGroupInstanceNo: z.string().regex(/^\d+$/, 'must be a string of digits').optional(),
+  /** NCP only: which reset API to call; the seed's resetCMAKPassword has been retired by NCP. */
+  resetApi: z.enum(NCP_RESET_APIS, { error: () => oneOf(NCP_RESET_APIS) }).optional(),
+  /** Huawei/OTC only. */
+  projectId: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+$/, 'must be a project id (letters, digits, dashes)')
+    .optional(),
+  /** Huawei/OTC only. */
+  clusterId: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+$/, 'must be a cluster id (letters, digits, dashes)')
+    .optional(),
+  credentials: credentialsSchema,
+  secret: targetSecretSchema,
+  endpoint: z.url().optional(),
+  schedule: scheduleSchema.optional(),
+  retry: retrySchema.partial().optional(),
+  timing: rotationTimingSchema.partial().optional(),
+  policy: policyOverrideSchema.optional(),
+  dataPlane: dataPlaneSchema.optional(),
+  enabled: z.boolean().default(true),
+});
+export type TargetConfig = z.infer<typeof targetSchema>;
+
+const awsStoreSchema = z.strictObject({
+  type: z.literal('aws-secrets-manager'),
+  region: z.string().min(1),
+  endpoint: z.url().optional(),
+  /** Create the secret when it does not exist yet. */
+  create: z.boolean().default(true),
+  kmsKeyId: z.string().min(1).optional(),
+  tags: z.record(z.string(), z.string()).optional(),
+});
+
+const fileStoreSchema = z.strictObject({
+  type: z.literal('file'),
+  path: z.string().min(1),
+  /** Encryption key (32 bytes, base64 or hex). Without it the store creates `<path>.key` with mode 0600. */
+  key: secretRefSchema.optional(),
+});
+
+const STORE_TYPES = ['aws-secrets-manager', 'file'] as const;
+export const storeSchema = z.discriminatedUnion('type', [awsStoreSchema, fileStoreSchema], {
+  error: () => `type ${oneOf(STORE_TYPES)}`,
+});
+export type StoreConfig = z.infer<typeof storeSchema>;
+
+const ALERT_TYPES = ['log', 'webhook', 'slack'] as const;
+export const alertSchema = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({ type: z.literal('log') }),
+    z.strictObject({
+      type: z.literal('webhook'),
+      url: z.union([z.url(), secretRefSchema], {
+        error: () => 'must be a URL or { env } / { file } reference',
+      }),
+      /** HMAC-SHA256 key for the X-Rotator-Signature header. */
+      hmacKey: secretRefSchema.optional(),
+    }),
+    z.strictObject({
+      type: z.literal('slack'),
+      /** A Slack incoming-webhook URL carries its own credential: a reference only. */
+      url: secretRefSchema,
+    }),
+  ],
+  { error: () => `type ${oneOf(ALERT_TYPES)}` },
+);
+export type AlertConfig = z.infer<typeof alertSchema>;
+
+const rateLimitSchema = z.strictObject({
+  /** Requests allowed per window, per cloud account (access key). */
+  max: z.number().int().positive(),
+  per: durationSchema.default(1_000),
+});
+
+export const configSchema = z
+  .strictObject({
+    redis: z
+      .strictObject({
+        url: z
+          .string()
+          .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+          .default('redis://127.0.0.1:6379'),
+        /** Key prefix for every queue and key this worker writes. */
+        prefix: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, dash or underscore')
+          .default('rotator'),
+      })
+      .prefault({}),
+    store: storeSchema,
+    alerts: z.array(alertSchema).default([]),
+    defaults: z
+      .strictObject({
+        schedule: scheduleSchema.default({ cron: '0 3 1 * *', tz: 'UTC' }),
+        retry: retrySchema.prefault({}),
+        timing: rotationTimingSchema.prefault({}),
+      })
+      .prefault({}),
+    /** Per provider: a rate limit of calls to that cloud, per account, shared by all workers. */
+    providers: z
+      .partialRecord(
+        z.enum(PROVIDER_IDS, { error: () => oneOf(PROVIDER_IDS) }),
+        z.strictObject({ rateLimit: rateLimitSchema.optional() }),
+      )
+      .default({}),
+    worker: z
+      .strictObject({
+        concurrency: z.number().int().min(1).max(1000).default(10),
+        shutdownTimeout: durationSchema.default(30_000),
+      })
+      .prefault({}),
+    http: z
+      .strictObject({
+        port: z.number().int().min(0).max(65535),
+        host: z.string().default('127.0.0.1'),
+        /** Bearer token for the API, the dashboard and /metrics. */
+        token: secretRefSchema,
+      })
+      .optional(),
+    audit: z.strictObject({ path: z.string().min(1).default('./data/audit.jsonl') }).prefault({}),
+    jobs: z
+      .strictObject({
+        keepCompleted: durationSchema.default(30 * 86_400_000),
+        keepFailed: durationSchema.default(90 * 86_400_000),
+      })
+      .prefault({}),
+    watchdog: z
+      .strictObject({
+        every: durationSchema.default(3_600_000),
+        /** Slack on top of the schedule's interval before a target counts as overdue. */
+        grace: durationSchema.default(86_400_000),
+      })
+      .prefault({}),
+    log: z
+      .strictObject({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+        pretty: z.boolean().default(false),
+      })
+      .prefault({}),
+    targets: z.array(targetSchema).min(1, 'at least one target is required'),
+  })
+  .superRefine((cfg, ctx) => {
+    const seen = new Map<string, number>();
+    cfg.targets.forEach((t, i) => {
+      const first = seen.get(t.id);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['targets', i, 'id'],
+          message: `duplicate target id '${t.id}' (first at targets[${first}])`,
+        });
+      } else seen.set(t.id, i);
+      for (const issue of targetCrossFieldIssues(t)) {
+        ctx.addIssue({ code: 'custom', path: ['targets', i, ...issue.path], message: issue.message });
+      }
+    });
+  });
+
+export type RotatorConfigInput = z.input<typeof configSchema>;
+export type RotatorConfig = z.infer<typeof configSchema>;
+
+interface CrossFieldIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+/** Rules that depend on the provider: which fields it needs and which it does not understand. */
+export function targetCrossFieldIssues(t: TargetConfig): CrossFieldIssue[] {
+  const issues: CrossFieldIssue[] = [];
+  const need = (field: keyof TargetConfig) => {
+    if (t[field] === undefined) issues.push({ path: [field], message: `required for ${t.provider}` });
+  };
+  const forbid = (field: keyof TargetConfig, onlyFor: string) => {
+    if (t[field] !== undefined)
+      issues.push({ path: [field], message: `only applies to ${onlyFor}, not ${t.provider}` });
+  };
+  const { accessKey, secretKey, token } = t.credentials;
+  if (t.provider === 'ncp-cdss') {
+    need('site');
+    need('serviceGroupInstanceNo');
+    forbid('projectId', 'huaweicloud-css and otc-css');
+    forbid('clusterId', 'huaweicloud-css and otc-css');
+    if (!accessKey) issues.push({ path: ['credentials', 'accessKey'], message: 'required for ncp-cdss' });
+    if (!secretKey) issues.push({ path: ['credentials', 'secretKey'], message: 'required for ncp-cdss' });
+    if (token)
+      issues.push({
+        path: ['credentials', 'token'],
+        message: 'ncp-cdss signs with access key and secret key only',
+      });
+  } else {
+    need('projectId');
+    need('clusterId');
+    forbid('site', 'ncp-cdss');
+    forbid('serviceGroupInstanceNo', 'ncp-cdss');
+    forbid('resetApi', 'ncp-cdss');
+    if (token && (accessKey || secretKey)) {
+      issues.push({ path: ['credentials'], message: 'give either accessKey + secretKey or token, not both' });
+    } else if (!token) {
+      if (!accessKey)
+        issues.push({
+          path: ['credentials', 'accessKey'],
+          message: `required for ${t.provider} (or give token)`,
+        });
+      if (!secretKey)
+        issues.push({
+          path: ['credentials', 'secretKey'],
+          message: `required for ${t.provider} (or give token)`,
+        });
+    }
+  }
+  return issues;
+}

@@ -1,0 +1,6 @@
+/** Every provider id the registry knows; the config accepts only these. */
+export const PROVIDER_IDS = ['ncp-cdss', 'huaweicloud-css', 'otc-css'] as const;
+export type ProviderId = (typeof PROVIDER_IDS)[number];
+
+export const NCP_SITES = ['public', 'gov', 'fin'] as const;
+export type NcpSite = (typeof NCP_SITES)[number];

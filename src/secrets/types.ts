@@ -1,0 +1,89 @@
+/**
+ * The secret as stored: JSON in the shape AWS's own rotation functions use, so existing
+ * consumers can read it. Extra string fields (host, clusterId...) are allowed.
+ */
+export interface SecretValue {
+  username: string;
+  password: string;
+  /** Provider id, e.g. otc-css (AWS's functions call this `engine`). */
+  engine: string;
+  [field: string]: string;
+}
+
+export type SecretStage = 'AWSCURRENT' | 'AWSPENDING' | 'AWSPREVIOUS';
+
+export interface SecretVersion {
+  versionId: string;
+  value: SecretValue;
+}
+
+export interface SecretVersionInfo {
+  versionId: string;
+  stages: SecretStage[];
+  createdAt?: Date;
+}
+
+export interface StageOptions {
+  /** Free-form description kept with the secret when it is created. */
+  description?: string;
+}
+
+/**
+ * A store of secret versions with staging labels, modelled on AWS Secrets Manager.
+ * A version's id is the ClientRequestToken that created it (32-64 characters).
+ *
+ * Errors carry the secret id and the version id, never a value.
+ */
+export interface SecretStore {
+  readonly type: 'aws-secrets-manager' | 'file' | (string & {});
+  /**
+   * Stores `value` as a new version labelled AWSPENDING (moving the label off any other version).
+   * Idempotent: the same token with the same value is a no-op (`created: false`); the same token
+   * with another value fails with SecretStoreError kind 'conflict'.
+   */
+  stagePending(
+    secretId: string,
+    token: string,
+    value: SecretValue,
+    opts?: StageOptions,
+  ): Promise<{ created: boolean }>;
+  /** The version with this id, whatever its stages; undefined if there is none. */
+  getVersion(secretId: string, versionId: string): Promise<SecretVersion | undefined>;
+  /** The version labelled AWSCURRENT; undefined if the secret or label does not exist. */
+  getCurrent(secretId: string): Promise<SecretVersion | undefined>;
+  /** The version labelled AWSPREVIOUS; undefined if none. */
+  getPrevious(secretId: string): Promise<SecretVersion | undefined>;
+  /** The version labelled AWSPENDING; undefined if none. */
+  getPending(secretId: string): Promise<SecretVersion | undefined>;
+  /**
+   * Makes `versionId` AWSCURRENT; the old current becomes AWSPREVIOUS; AWSPENDING is removed.
+   * Idempotent: promoting the version that is already current is a no-op.
+   */
+  promote(secretId: string, versionId: string): Promise<void>;
+  /** Removes the AWSPENDING label from `versionId` (the version itself may stay as history). */
+  dropPending(secretId: string, versionId: string): Promise<void>;
+  /** Every version and its stages, newest first; undefined if the secret does not exist. */
+  describe(secretId: string): Promise<SecretVersionInfo[] | undefined>;
+  /** Throws if the store cannot be reached (for /readyz). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type SecretStoreErrorKind =
+  | 'not-found'
+  | 'conflict'
+  | 'invalid'
+  | 'unavailable'
+  | 'corrupt'
+  | 'throttled';
+
+export class SecretStoreError extends Error {
+  override name = 'SecretStoreError' as const;
+  constructor(
+    readonly kind: SecretStoreErrorKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { formatPath, parseConfigText } from '../../src/config/load.js';
+
+const minimal = `
+store: { type: file, path: ./data/secrets.json }
+targets:
+  - id: search-eu-de
+    provider: otc-css
+    region: eu-de
+    projectId: 6204a5bd270343b5885144cf9c8c158d
+    clusterId: 4f3deec3-efa8-4598-bf91-560aad1377a3
+    credentials: { accessKey: { env: OTC_AK }, secretKey: { env: OTC_SK } }
+    secret: { id: prod/css/search-eu-de/admin }
+`;
+
+describe('config loading', () => {
+  it('accepts a minimal config and fills defaults', () => {
+    const r = parseConfigText(minimal);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.config.redis.url).toBe('redis://127.0.0.1:6379');
+    expect(r.config.defaults.schedule).toEqual({ cron: '0 3 1 * *', tz: 'UTC' });
+    expect(r.config.defaults.retry).toEqual({ attempts: 12, initialDelay: 30_000, maxDelay: 3_600_000 });
+  });
+
+  it('names the field that a provider requires', () => {
+    const r = parseConfigText(minimal.replace(/ {4}clusterId:.*\n/, ''));
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems).toContainEqual({ path: 'targets[0].clusterId', message: 'required for otc-css' });
+  });
+
+  it('formats paths the way check-config prints them', () => {
+    expect(formatPath(['targets', 1, 'credentials', 'accessKey'])).toBe('targets[1].credentials.accessKey');
+    expect(formatPath([])).toBe('(root)');
+  });
+});

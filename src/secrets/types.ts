@@ -70,12 +70,7 @@ export interface SecretStore {
 }
 
 export type SecretStoreErrorKind =
-  | 'not-found'
-  | 'conflict'
-  | 'invalid'
-  | 'unavailable'
-  | 'corrupt'
-  | 'throttled';
+  'not-found' | 'conflict' | 'invalid' | 'unavailable' | 'corrupt' | 'throttled';
 
 export class SecretStoreError extends Error {
   override name = 'SecretStoreError' as const;

@@ -18,4 +18,6 @@ for (const [path, pkg] of Object.entries(lock.packages)) {
   }
 }
 writeFileSync(file, `${JSON.stringify(lock, null, 2)}\n`);
-console.log(dropped.length ? `dropped ${dropped.length} dangling optional deps:\n${dropped.join('\n')}` : 'lockfile ok');
+console.log(
+  dropped.length ? `dropped ${dropped.length} dangling optional deps:\n${dropped.join('\n')}` : 'lockfile ok',
+);

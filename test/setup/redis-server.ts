@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import type { TestProject } from 'vitest/node';
 import { type PrivateRedis, startPrivateRedis } from '../../src/util/redis-server.js';
 
@@ -13,6 +14,11 @@ declare module 'vitest' {
  * A server we did not start is never flushed: every test works under its own prefix.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Tests that run real child processes (workers, killed writers) run the built code in dist/:
+  // build it once so they never run a stale copy.
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+    stdio: 'inherit',
+  });
   const given = process.env.REDIS_URL;
   if (given) {
     project.provide('redisUrl', given);

@@ -254,7 +254,7 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
         if (!create) {
           throw new SecretStoreError(
             'not-found',
-            `secret ${secretId} does not exist and store.create is false: create it first`,
+            `cannot stage version ${token}: secret ${secretId} does not exist and store.create is false; create it first`,
             { secretId, versionId: token, code: 'ResourceNotFoundException' },
           );
         }

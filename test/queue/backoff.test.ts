@@ -1,10 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Random, seededRandom } from '../../src/core/random.js';
+import { type Random, cryptoRandom, seededRandom } from '../../src/core/random.js';
 import { backoffCeiling, backoffDelay } from '../../src/queue/backoff.js';
 
 /** A Random whose float() always returns `f`: pins the jitter to one end of the range. */
 const fixed = (f: number): Random => ({ float: () => f, int: (n) => Math.floor(f * n) });
+
+/** initialDelay * 2^(attempt-1), where 0 * Infinity (a huge attempt) counts as 0. */
+const exponential = (attempt: number, initialDelay: number) =>
+  initialDelay === 0 ? 0 : initialDelay * 2 ** (attempt - 1);
 
 const attemptArb = fc.integer({ min: 1, max: 2000 });
 const delayArb = fc.integer({ min: 0, max: 10 * 86_400_000 });
@@ -18,7 +22,7 @@ describe('backoffDelay', () => {
         expect(Number.isInteger(d)).toBe(true);
         expect(d).toBeGreaterThanOrEqual(0);
         expect(d).toBeLessThanOrEqual(maxDelay);
-        expect(d).toBeLessThanOrEqual(initialDelay * 2 ** (attempt - 1));
+        expect(d).toBeLessThanOrEqual(exponential(attempt, initialDelay));
       }),
     );
   });
@@ -26,7 +30,7 @@ describe('backoffDelay', () => {
   it('reaches both ends of the range (full jitter)', () => {
     fc.assert(
       fc.property(attemptArb, delayArb, delayArb, (attempt, initialDelay, maxDelay) => {
-        const ceiling = Math.min(maxDelay, Math.floor(initialDelay * 2 ** (attempt - 1)));
+        const ceiling = Math.min(maxDelay, Math.floor(exponential(attempt, initialDelay)));
         expect(backoffDelay({ attempt, initialDelay, maxDelay, random: fixed(0) })).toBe(0);
         expect(backoffDelay({ attempt, initialDelay, maxDelay, random: fixed(1 - 2 ** -52) })).toBe(ceiling);
       }),
@@ -97,6 +101,15 @@ describe('backoffDelay', () => {
       }),
       { numRuns: 30 },
     );
+  });
+
+  it('works with the production randomness', () => {
+    const delays = Array.from({ length: 50 }, () =>
+      backoffDelay({ attempt: 3, initialDelay: 1000, maxDelay: 60_000, random: cryptoRandom }),
+    );
+    for (const d of delays) expect(d).toBeGreaterThanOrEqual(0);
+    for (const d of delays) expect(d).toBeLessThanOrEqual(4000);
+    expect(new Set(delays).size).toBeGreaterThan(40);
   });
 
   it('rejects bad input with the field name', () => {

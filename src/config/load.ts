@@ -46,20 +46,42 @@ export function formatProblems(problems: readonly ConfigProblem[]): string {
   return problems.map((p) => `${p.path}: ${p.message}`).join('\n');
 }
 
-function fromZod(error: z.ZodError): ConfigProblem[] {
+type ZodIssue = z.core.$ZodIssue;
+
+/** A branch of a union that failed on its shape (wrong type at its root, a missing or unknown key). */
+function shapeMismatch(issues: readonly ZodIssue[]): boolean {
+  return issues.some(
+    (i) =>
+      i.code === 'unrecognized_keys' ||
+      (i.code === 'invalid_type' && (i.path.length === 0 || i.input === undefined)) ||
+      (i.code === 'invalid_union' && i.path.length === 0),
+  );
+}
+
+function fromIssues(issues: readonly ZodIssue[], prefix: readonly PropertyKey[]): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  for (const issue of error.issues) {
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path];
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) {
-        problems.push({ path: formatPath([...issue.path, key]), message: 'unknown key' });
-      }
+      for (const key of issue.keys)
+        problems.push({ path: formatPath([...path, key]), message: 'unknown key' });
+    } else if (issue.code === 'invalid_union') {
+      // When exactly one alternative has the right shape (e.g. { every } of a schedule), its own
+      // problem is more useful than "must be A or B".
+      const fitting = issue.errors.filter((branch) => !shapeMismatch(branch));
+      if (fitting.length === 1) problems.push(...fromIssues(fitting[0]!, path));
+      else problems.push({ path: formatPath(path), message: issue.message });
     } else if (issue.code === 'invalid_type') {
-      problems.push({ path: formatPath(issue.path), message: typeMessage(issue.expected, issue.input) });
+      problems.push({ path: formatPath(path), message: typeMessage(issue.expected, issue.input) });
     } else {
-      problems.push({ path: formatPath(issue.path), message: issue.message });
+      problems.push({ path: formatPath(path), message: issue.message });
     }
   }
   return problems;
+}
+
+function fromZod(error: z.ZodError): ConfigProblem[] {
+  return fromIssues(error.issues, []);
 }
 
 function kindOf(value: unknown): string {
@@ -166,7 +188,7 @@ export function parseConfigText(text: string): ConfigResult {
       ok: false,
       problems: doc.errors.map((e) => ({
         path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '(yaml)',
-        message: `invalid YAML: ${e.message.split('\n')[0]}`,
+        message: `invalid YAML: ${(e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`,
       })),
     };
   }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { SecretRegistry } from '../log/secret-registry.js';
+import { processSecrets, type SecretRegistry } from '../log/secret-registry.js';
 import type { ConfigProblem } from './load.js';
 import type { SecretRef } from './schema.js';
 
@@ -13,19 +13,19 @@ export function describeRef(ref: SecretRef): string {
 }
 
 /**
- * Resolves a `{ env }` / `{ file }` reference. The error names the reference, never a value. When a
- * registry is given the value is registered there, so loggers scrub it from every line.
+ * Resolves a `{ env }` / `{ file }` reference. The error names the reference, never a value. The value
+ * is registered in `registry` (default: the process-wide one), so loggers scrub it from every line.
  */
 export function resolveRef(
   ref: SecretRef,
   env: NodeJS.ProcessEnv = process.env,
-  registry?: SecretRegistry,
+  registry: SecretRegistry = processSecrets,
 ): string {
   if ('env' in ref) {
     const value = env[ref.env];
     if (value === undefined || value === '')
       throw new SecretRefError(`environment variable ${ref.env} is not set`);
-    return registry ? registry.add(value) : value;
+    return registry.add(value);
   }
   let text: string;
   try {
@@ -37,7 +37,7 @@ export function resolveRef(
   }
   const value = text.replace(/\r?\n$/, '');
   if (value === '') throw new SecretRefError(`file ${ref.file} is empty`);
-  return registry ? registry.add(value) : value;
+  return registry.add(value);
 }
 
 /** A reference found in the config, with the path where it sits (`targets[0].credentials.accessKey`). */
@@ -72,12 +72,12 @@ export function collectRefs(config: unknown): LocatedRef[] {
 
 /**
  * Resolves every reference in the config and reports those that fail, naming the reference and never
- * printing a value. Resolved values are registered in `registry` when one is given.
+ * printing a value. Resolved values are registered in `registry` (default: the process-wide one).
  */
 export function checkRefs(
   config: unknown,
   env: NodeJS.ProcessEnv = process.env,
-  registry?: SecretRegistry,
+  registry: SecretRegistry = processSecrets,
 ): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   for (const { path, ref } of collectRefs(config)) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/load.js';
 import { checkRefs, collectRefs, resolveRef } from '../../src/config/refs.js';
-import { SecretRegistry } from '../../src/log/secret-registry.js';
+import { processSecrets, SecretRegistry } from '../../src/log/secret-registry.js';
 
 const target = (extra: string) => `
   - id: search-eu-de
@@ -73,5 +73,11 @@ describe('secret references', () => {
     expect(registry.has('file-key-value')).toBe(true);
     expect(registry.has('ak-value-1234')).toBe(true);
     expect(resolveRef({ env: 'X' }, { X: 'value-xyz' })).toBe('value-xyz');
+  });
+
+  it('registers resolved values in the process-wide registry by default', () => {
+    const value = resolveRef({ env: 'ROTATOR_TEST_REF' }, { ROTATOR_TEST_REF: 'resolved-credential-77' });
+    expect(value).toBe('resolved-credential-77');
+    expect(processSecrets.scrub(`key=${value}`)).toBe('key=[REDACTED]');
   });
 });

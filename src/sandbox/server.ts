@@ -404,12 +404,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       { secretFor: (ak) => ncpSecrets.get(ak), nowMs: clock.now(), maxSkewMs: NCP_MAX_SKEW_MS },
     );
     if (v.accessKey) ctx.entry.accessKey = v.accessKey;
-    if (!v.ok)
-      return send(
-        ctx,
-        ncp.authFailed(v.reason === 'skew' ? 'timestamp out of range' : 'signature mismatch'),
-        `auth ${v.reason}`,
-      );
+    if (!v.ok) {
+      const details = {
+        missing: 'missing auth headers',
+        'unknown-key': 'unknown access key',
+        skew: 'timestamp out of range',
+        signature: 'signature mismatch',
+      }[v.reason];
+      return send(ctx, ncp.authFailed(details), `auth ${v.reason}`);
+    }
     const cluster = ncpByNo.get(no);
     if (!cluster || cluster.spec.accessKey !== v.accessKey || (cluster.spec.apiPrefix ?? 'v1') !== prefix) {
       return send(ctx, ncp.notFound(ctx.requestId), 'not-found');

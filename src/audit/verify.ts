@@ -1,5 +1,4 @@
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { AUDIT_GENESIS_HASH, type AuditRecord, hashRecord, recordShapeProblem } from './record.js';
 
 export type AuditProblemKind =

@@ -83,7 +83,8 @@ export function createRotatorMetrics(options: RotatorMetricsOptions = {}): Rotat
     async collect() {
       const list = await scrapeStatuses();
       this.reset();
-      if (list) this.set(list.filter((s) => s.overdue).length);
+      // Unknown is NaN, not 0: a failed read must not look like "nothing overdue".
+      if (options.statuses) this.set(list ? list.filter((s) => s.overdue).length : Number.NaN);
     },
   });
   new Gauge({

@@ -7,6 +7,7 @@ import type { ProviderTarget } from '../../src/providers/types.js';
 import { SecretStoreError } from '../../src/secrets/types.js';
 import type { SecretStoreErrorKind } from '../../src/secrets/types.js';
 import { rotate } from '../../src/rotation/rotate.js';
+import { versionToken } from '../../src/rotation/token.js';
 import { isRotationError } from '../../src/rotation/rotation-error.js';
 import type { RotationError } from '../../src/rotation/rotation-error.js';
 import type {
@@ -78,8 +79,9 @@ export interface ArmedFault {
   fault: Fault;
   /** Matching calls to let through before firing. */
   skip?: number;
-  /** Fire only after this other fault has fired. */
+  /** Fire only after this other fault has fired (in a later run unless sameRun). */
   after?: ArmedFault;
+  sameRun?: boolean;
 }
 
 interface Armed extends ArmedFault {
@@ -300,7 +302,7 @@ export class Harness {
   }
 
   /** The end state after a successful run. */
-  checkDone(): void {
+  checkDone(rotationId = this.request.rotationId): void {
     const current = this.store.peek(SECRET_ID, 'AWSCURRENT')!;
     expect(current.password).not.toBe(INITIAL_PASSWORD);
     expect(current.password).toBe(this.cluster.eventualPassword());
@@ -313,6 +315,12 @@ export class Harness {
     );
     const promotes = this.store.log.filter((e) => e.op === 'promote');
     expect(promotes.map((e) => e.value.password)).toEqual([current.password]);
+    // The same rotation finished: its version is the generation after the passwords it dropped.
+    const generation = this.store.log.filter((e) => e.op === 'drop').length;
+    const currentVersion = this.store.versions(SECRET_ID).find((v) => v.stages.includes('AWSCURRENT'))!;
+    expect(currentVersion.versionId).toBe(
+      versionToken({ targetId: this.target.config.id, rotationId, generation }),
+    );
   }
 
   /** Checks that hold whatever happened. */
@@ -349,11 +357,15 @@ export class Harness {
     }
   }
 
+  private active(x: Armed): boolean {
+    if (x.after === undefined) return true;
+    const run = this.firedIn(x.after);
+    return run !== undefined && (x.sameRun === true || run < this.runIndex);
+  }
+
   /** Fires the first armed fault for this site; returns true for a refused login. */
   private async fire(site: Site, ctx: { call: boolean; password?: string | undefined }): Promise<boolean> {
-    const a = this.armed.find(
-      (x) => x.site === site && x.left > 0 && (x.after === undefined || this.firedIn(x.after) !== undefined),
-    );
+    const a = this.armed.find((x) => x.site === site && x.left > 0 && this.active(x));
     if (!a) return false;
     if (a.skipLeft > 0) {
       a.skipLeft--;

@@ -249,6 +249,22 @@ describe('rotate: waiting', () => {
     expect(h.store.peek(SECRET_ID, 'AWSPENDING')?.password).toBe(h.cluster.eventualPassword());
   });
 
+  it('a re-run waits as long as settling would take when the cluster is busy with our own reset', async () => {
+    // With the login check the re-run sees that the cluster holds the password and does not reset again.
+    const h = new Harness({
+      loginCheck: true,
+      busyAfterResetMs: 45 * 60_000,
+      timing: { readyTimeout: 10 * 60_000, settleTimeout: 30 * 60_000 },
+    });
+    const err = await expectError(h);
+    expect(err).toMatchObject({ kind: 'settle-timeout', pendingMayBeApplied: true });
+    // 15 more minutes of busy: longer than readyTimeout, shorter than settleTimeout.
+    expect((await h.run()).type).toBe('ok');
+    const ready = h.events.filter((e) => e.step === 'ready').at(-1)!;
+    expect(ready.durationMs).toBeGreaterThan(10 * 60_000);
+    h.checkDone();
+  });
+
   it('verify-failed when the login keeps refusing; the re-run finishes once it accepts', async () => {
     const h = new Harness();
     h.arm({ site: 'verify.login', fault: { type: 'refuse', times: VERIFY_ATTEMPTS } });
@@ -290,7 +306,7 @@ describe('rotate: adopting a pending version left by another rotation', () => {
     expect(result.steps[0]!.detail).toMatch(/adopted the pending version/);
     expect(h.store.peek(SECRET_ID, 'AWSCURRENT')?.password).toBe(left.password);
     expect(h.generated).toHaveLength(1);
-    h.checkDone();
+    h.checkDone('job-43');
   });
 });
 

@@ -11,7 +11,13 @@ export type Decision =
 
 export interface DecideInput {
   /** The RotationError, or its toJSON() after it crossed a process boundary. */
-  error: { kind: RotationErrorKind; pendingMayBeApplied: boolean; retryAfterMs?: number | undefined };
+  error: {
+    kind: RotationErrorKind;
+    pendingMayBeApplied: boolean;
+    /** False when the run could not read the store (see RotationError.storeStateKnown). */
+    storeStateKnown?: boolean | undefined;
+    retryAfterMs?: number | undefined;
+  };
   /** Failed runs of this rotation so far, this one included (1 after the first failure). */
   attempts: number;
   /** Time this rotation has already spent waiting on busy/throttled answers, in ms. */
@@ -59,6 +65,7 @@ export const KIND_POLICY = {
 } as const satisfies Record<RotationErrorKind, KindPolicy>;
 
 const PENDING_NOTE = '; a pending version is left that the cloud may hold';
+const UNKNOWN_NOTE = '; the store could not be read: a pending version may be left';
 
 /** Exponential backoff: initialDelay * 2^(attempts-1), capped at maxDelay, "equal jitter" when given. */
 export function backoffDelay(attempts: number, retry: DecideInput['retry'], jitter?: number): number {
@@ -74,7 +81,7 @@ export function decide(input: DecideInput): Decision {
   const { error, attempts, busyMs, retry, busyBudget, jitter } = input;
   const policy: KindPolicy = KIND_POLICY[error.kind] ?? 'stop';
   const pending = error.pendingMayBeApplied;
-  const note = pending ? PENDING_NOTE : '';
+  const note = pending ? PENDING_NOTE : error.storeStateKnown === false ? UNKNOWN_NOTE : '';
   const stop = (reason: string): Decision => ({
     action: 'alert-and-stop',
     reason: reason + note,

@@ -105,6 +105,8 @@ class RotationRun {
   /** The pending version was found in the store rather than created by this run. */
   private reused = false;
   private appliedAt: number | undefined;
+  /** The stage step has read the store: the flags above reflect it. */
+  private stateKnown = false;
 
   constructor(
     private readonly req: RotationRequest,
@@ -158,6 +160,7 @@ class RotationRun {
     }
 
     const pending = await this.storeCall('read the pending version', () => store.getPending(this.secretId));
+    this.stateKnown = true;
     const pendingGen = pending ? own.get(pending.versionId) : undefined;
     if (pending && pendingGen !== undefined) {
       this.usePending(pending.versionId, pendingGen, pending.value, true);
@@ -574,6 +577,7 @@ class RotationRun {
       versionId: this.versionId,
       generation: this.generation,
       pendingMayBeApplied: this.pendingStored && this.mayBeApplied,
+      storeStateKnown: this.stateKnown,
       httpStatus: f.httpStatus,
       vendorCode: f.vendorCode === undefined ? undefined : this.clean(f.vendorCode),
       requestId: f.requestId,

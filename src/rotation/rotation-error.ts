@@ -17,6 +17,12 @@ export interface RotationErrorDetails {
    * "a pending version is left that the cloud may hold" if it stops retrying.
    */
   pendingMayBeApplied: boolean;
+  /**
+   * False when the run failed before it could read the store's versions (the store was down, or
+   * the run was aborted first): it cannot know whether a pending version is left, so
+   * pendingMayBeApplied is false for want of knowledge, not because there is none.
+   */
+  storeStateKnown: boolean;
   httpStatus?: number | undefined;
   vendorCode?: string | undefined;
   requestId?: string | undefined;
@@ -44,6 +50,7 @@ export class RotationError extends Error {
   readonly versionId: string | undefined;
   readonly generation: number | undefined;
   readonly pendingMayBeApplied: boolean;
+  readonly storeStateKnown: boolean;
   readonly httpStatus: number | undefined;
   readonly vendorCode: string | undefined;
   readonly requestId: string | undefined;
@@ -58,6 +65,7 @@ export class RotationError extends Error {
     if (d.requestId) parts.push(`request ${d.requestId}`);
     if (d.versionId) parts.push(`version ${d.versionId}`);
     if (d.pendingMayBeApplied) parts.push('a pending version is left that the cloud may hold');
+    if (!d.storeStateKnown) parts.push('the store could not be read: a pending version may be left');
     super(parts.join(', '), d.cause === undefined ? undefined : { cause: d.cause });
     this.kind = d.kind;
     this.step = d.step;
@@ -67,6 +75,7 @@ export class RotationError extends Error {
     this.versionId = d.versionId;
     this.generation = d.generation;
     this.pendingMayBeApplied = d.pendingMayBeApplied;
+    this.storeStateKnown = d.storeStateKnown;
     this.httpStatus = d.httpStatus;
     this.vendorCode = d.vendorCode;
     this.requestId = d.requestId;
@@ -87,6 +96,7 @@ export class RotationError extends Error {
       versionId: this.versionId,
       generation: this.generation,
       pendingMayBeApplied: this.pendingMayBeApplied,
+      storeStateKnown: this.storeStateKnown,
       httpStatus: this.httpStatus,
       vendorCode: this.vendorCode,
       requestId: this.requestId,

@@ -43,6 +43,11 @@ const table: Row[] = [
     { error: err('unknown-outcome', { pendingMayBeApplied: true }), attempts: 2 },
     { action: 'retry', delayMs: 60_000, reason: /cloud may hold/ },
   ],
+  [
+    'a store outage that hid the store state says so when it stops',
+    { error: { ...err('store'), storeStateKnown: false }, attempts: 5 },
+    { action: 'alert-and-stop', reason: /store could not be read: a pending version may be left/ },
+  ],
   ['bad-response backs off', { error: err('bad-response') }, { action: 'retry', delayMs: 30_000 }],
   [
     'backoff is capped at maxDelay',

@@ -32,6 +32,7 @@ export function scrubError(err: unknown, secrets: readonly string[], depth = 0):
       vendorMessage: err.vendorMessage === undefined ? undefined : scrubText(err.vendorMessage, secrets),
       requestId: err.requestId,
       retryAfterMs: err.retryAfterMs,
+      detail: err.detail === undefined ? undefined : scrubText(err.detail, secrets),
       cause: nested(err),
     });
   }

@@ -1,3 +1,5 @@
+import type { Random } from '../core/random.js';
+import { backoffCeiling, backoffDelay } from '../queue/backoff.js';
 import type { RotationErrorKind } from './types.js';
 
 /** What the caller (the worker) does after a failed run of rotate(). */
@@ -26,8 +28,8 @@ export interface DecideInput {
   retry: { attempts: number; initialDelay: number; maxDelay: number };
   /** How long a target may stay busy before an alert (RotationTiming.busyBudget). */
   busyBudget: number;
-  /** A draw in [0, 1) for jitter (e.g. random.float()); without it the full backoff is used. */
-  jitter?: number;
+  /** Randomness for full jitter (src/queue/backoff.ts); without it the delay is the backoff ceiling. */
+  random?: Random;
 }
 
 /** How each error kind is handled. */
@@ -67,18 +69,22 @@ export const KIND_POLICY = {
 const PENDING_NOTE = '; a pending version is left that the cloud may hold';
 const UNKNOWN_NOTE = '; the store could not be read: a pending version may be left';
 
-/** Exponential backoff: initialDelay * 2^(attempts-1), capped at maxDelay, "equal jitter" when given. */
-export function backoffDelay(attempts: number, retry: DecideInput['retry'], jitter?: number): number {
-  const exp = Math.min(Math.max(attempts - 1, 0), 52);
-  const base = Math.min(retry.maxDelay, retry.initialDelay * 2 ** exp);
-  if (jitter === undefined) return base;
-  const j = Math.min(Math.max(jitter, 0), 1);
-  return Math.round(base / 2 + (base / 2) * j);
+/** The wait before the next run: full-jitter backoff (queue/backoff.ts), honouring Retry-After when given. */
+function retryDelay(
+  attempts: number,
+  retry: DecideInput['retry'],
+  retryAfterMs: number | undefined,
+  random?: Random,
+) {
+  const attempt = Math.max(1, attempts);
+  if (random) return backoffDelay({ attempt, ...retry, retryAfterMs, random });
+  const ceiling = backoffCeiling(attempt, retry.initialDelay, retry.maxDelay);
+  return Math.max(ceiling, Math.min(retryAfterMs ?? 0, retry.maxDelay));
 }
 
 /** Retry or alert after a failed run: a pure table over the error kind and the attempt history. */
 export function decide(input: DecideInput): Decision {
-  const { error, attempts, busyMs, retry, busyBudget, jitter } = input;
+  const { error, attempts, busyMs, retry, busyBudget, random } = input;
   const policy: KindPolicy = KIND_POLICY[error.kind] ?? 'stop';
   const pending = error.pendingMayBeApplied;
   const note = pending ? PENDING_NOTE : error.storeStateKnown === false ? UNKNOWN_NOTE : '';
@@ -98,9 +104,8 @@ export function decide(input: DecideInput): Decision {
     if (pending) return stop('password-rejected for a pending password that the cloud may hold');
     return { action: 'retry', delayMs: 0, reason: 'password-rejected: the next run stages a new password' };
   }
-  let delayMs = backoffDelay(attempts, retry, jitter);
+  const delayMs = retryDelay(attempts, retry, policy === 'busy' ? error.retryAfterMs : undefined, random);
   if (policy === 'busy') {
-    if (error.retryAfterMs !== undefined) delayMs = Math.max(delayMs, error.retryAfterMs);
     if (busyMs + delayMs > busyBudget) {
       return stop(`${error.kind}: the cluster stayed busy longer than the busy budget`);
     }

@@ -1,4 +1,4 @@
-export { decide, backoffDelay, KIND_POLICY } from './decide.js';
+export { decide, KIND_POLICY } from './decide.js';
 export type { Decision, DecideInput, KindPolicy } from './decide.js';
 export { rotate, VERIFY_ATTEMPTS } from './rotate.js';
 export { RotationError, isRotationError } from './rotation-error.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ERROR_KINDS } from '../../src/providers/errors.js';
-import { KIND_POLICY, backoffDelay, decide } from '../../src/rotation/decide.js';
+import { seededRandom } from '../../src/core/random.js';
+import { KIND_POLICY, decide } from '../../src/rotation/decide.js';
 import type { DecideInput } from '../../src/rotation/decide.js';
 import type { RotationErrorKind } from '../../src/rotation/types.js';
 
@@ -129,16 +130,30 @@ describe('decide', () => {
   });
 });
 
-describe('backoffDelay', () => {
-  it('doubles from initialDelay up to maxDelay', () => {
-    expect([1, 2, 3, 4, 10, 1000].map((a) => backoffDelay(a, retry))).toEqual([
-      30_000, 60_000, 120_000, 240_000, 3_600_000, 3_600_000,
-    ]);
+describe('retry delays', () => {
+  it('without randomness: the backoff ceiling, doubling from initialDelay up to maxDelay', () => {
+    const delays = [1, 2, 3, 4, 10, 1000].map((attempts) => {
+      const d = decide({
+        ...base,
+        retry: { ...retry, attempts: 2000 },
+        attempts,
+        error: err('unknown-outcome'),
+      });
+      return 'delayMs' in d ? d.delayMs : undefined;
+    });
+    expect(delays).toEqual([30_000, 60_000, 120_000, 240_000, 3_600_000, 3_600_000]);
   });
 
-  it('equal jitter stays within [half, full]', () => {
-    expect(backoffDelay(2, retry, 0)).toBe(30_000);
-    expect(backoffDelay(2, retry, 0.5)).toBe(45_000);
-    expect(backoffDelay(2, retry, 0.999)).toBeLessThanOrEqual(60_000);
+  it('with randomness: full jitter within [Retry-After, ceiling], spread over the range', () => {
+    const random = seededRandom(7);
+    const seen: number[] = [];
+    for (let i = 0; i < 500; i++) {
+      const d = decide({ ...base, attempts: 3, random, error: err('busy', { retryAfterMs: 10_000 }) });
+      if (d.action !== 'retry') throw new Error(`expected retry, got ${d.action}`);
+      seen.push(d.delayMs);
+    }
+    expect(Math.min(...seen)).toBeGreaterThanOrEqual(10_000);
+    expect(Math.max(...seen)).toBeLessThanOrEqual(120_000);
+    expect(Math.max(...seen) - Math.min(...seen)).toBeGreaterThan(80_000);
   });
 });

@@ -1,3 +1,4 @@
+import { assertSecretId, assertSecretValue, assertToken } from '../../src/secrets/value.js';
 import { isDeepStrictEqual } from 'node:util';
 import { SecretStoreError } from '../../src/secrets/types.js';
 import type {
@@ -93,8 +94,9 @@ export class MemoryStore implements SecretStore {
     opts?: StageOptions,
   ): Promise<{ created: boolean }> {
     await this.hook('stagePending', 'before', [secretId, token]);
-    checkToken(token);
-    checkValue(value);
+    // The same input checks as the real stores, so tests see the same errors.
+    assertToken(secretId, token);
+    assertSecretValue(secretId, value, token);
     const secret = this.secret(secretId, true)!;
     if (opts?.description !== undefined && secret.description === undefined)
       secret.description = opts.description;
@@ -226,6 +228,7 @@ export class MemoryStore implements SecretStore {
 
   private secret(secretId: string, create = false): StoredSecret | undefined {
     if (this.closed) throw new SecretStoreError('unavailable', 'store is closed');
+    assertSecretId(secretId);
     let s = this.secrets.get(secretId);
     if (!s && create) {
       s = { versions: new Map() };
@@ -237,19 +240,5 @@ export class MemoryStore implements SecretStore {
   private async hook(op: MemoryStoreOp, phase: 'before' | 'after', args: unknown[]): Promise<void> {
     if (this.closed) throw new SecretStoreError('unavailable', 'store is closed');
     await this.intercept?.(op, phase, args);
-  }
-}
-
-function checkToken(token: string): void {
-  if (typeof token !== 'string' || token.length < 32 || token.length > 64) {
-    throw new SecretStoreError('invalid', 'ClientRequestToken must be 32-64 characters');
-  }
-}
-
-function checkValue(value: SecretValue): void {
-  for (const field of ['username', 'password', 'engine'] as const) {
-    if (typeof value?.[field] !== 'string') {
-      throw new SecretStoreError('invalid', `secret value field ${field} must be a string`);
-    }
   }
 }

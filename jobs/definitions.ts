@@ -49,12 +49,10 @@ export interface RotateJobData {
   requestedAt: number;
   /** Runs of the processor for this rotation so far (1 on the first run). */
   attempt: number;
-  /** Retryable failures other than busy/throttled so far (bounded by retry.attempts). */
+  /** Failed runs so far (bounded by the target's retry.attempts). */
   failures: number;
-  /** Epoch ms of the first busy (409) answer of the current busy streak. */
-  busySince?: number;
-  /** Fresh passwords the cloud rejected so far in this rotation. */
-  rejections: number;
+  /** Time spent waiting on busy (409) / throttled (429) answers so far, in ms (bounded by busyBudget). */
+  busyMs: number;
 }
 
 /** What a completed rotation job returns (shown in the dashboard). Never a secret. */

@@ -5,7 +5,7 @@ import type { TargetStateStore } from '../src/queue/target-state.js';
 import type { SecretStore } from '../src/secrets/types.js';
 import { isOverdue } from '../src/worker/status.js';
 import type { Alert } from '../src/worker/types.js';
-import { ALERT_SEVERITY, ALERT_SUMMARY } from './retry.js';
+import { ALERT_SEVERITY, ALERT_SUMMARY } from './alerts.js';
 
 export interface WatchdogContext {
   config: Pick<RotatorConfig, 'targets' | 'defaults' | 'watchdog'>;

@@ -47,7 +47,7 @@ export async function enqueueRotation(
     requestedAt: now(),
     attempt: 0,
     failures: 0,
-    rejections: 0,
+    busyMs: 0,
   };
   for (let round = 0; round < 3; round++) {
     const job = await queue.add(

@@ -37,7 +37,7 @@ describe('enqueueRotation', () => {
       requestedAt: expect.any(Number),
       attempt: 0,
       failures: 0,
-      rejections: 0,
+      busyMs: 0,
     });
   });
 

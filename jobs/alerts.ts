@@ -18,18 +18,6 @@ export interface RotationFailureFacts {
   detail?: string | undefined;
 }
 
-/** What to do after one failed run of a rotation. */
-export type RetryDecision =
-  | {
-      action: 'retry';
-      delayMs: number;
-      /** Counters to store in the job data for the next run. */
-      counters: Pick<RotateJobData, 'failures' | 'busySince' | 'rejections'>;
-      /** Short text for the job log. */
-      reason: string;
-    }
-  | { action: 'stop'; alert: StopReason; reason: string };
-
 const SEVERITY: Record<StopReason, Alert['severity']> = {
   'final-failure': 'critical',
   precondition: 'critical',
@@ -56,10 +44,32 @@ const SUMMARY: Record<StopReason, string> = {
   'cluster-failed': 'the cluster is in a state where it cannot take operations',
 };
 
-/** The alerts of a rotation that stopped for good: the stop reason, plus the pending warning. */
-export function alertsForStop(
+/** The alert reason of a rotation that stops for good with this error kind. */
+export function stopReason(error: RotationFailureFacts, why: string): StopReason {
+  switch (error.kind) {
+    case 'precondition':
+    case 'auth':
+    case 'not-found':
+    case 'bad-request':
+    case 'cluster-failed':
+    case 'rejections-exhausted':
+      return error.kind;
+    case 'busy':
+    case 'throttled':
+      return /busy budget/.test(why) ? 'busy-budget-spent' : 'final-failure';
+    default:
+      return 'final-failure';
+  }
+}
+
+/**
+ * The alerts of a failed run: `reason`, plus "a pending version is left that the cloud may hold"
+ * when the error says so.
+ */
+export function buildAlerts(
   error: RotationFailureFacts,
-  decision: Extract<RetryDecision, { action: 'stop' }>,
+  reason: StopReason,
+  why: string,
   target: TargetConfig,
   data: RotateJobData,
   now: number,
@@ -77,19 +87,19 @@ export function alertsForStop(
     trigger: data.trigger,
     actor: data.actor,
   };
-  const make = (reason: StopReason): Alert => ({
-    key: `${target.id}:${reason}`,
-    severity: SEVERITY[reason],
-    reason,
+  const make = (r: StopReason): Alert => ({
+    key: `${target.id}:${r}`,
+    severity: SEVERITY[r],
+    reason: r,
     targetId: target.id,
     provider: target.provider,
     rotationId: error.rotationId,
-    summary: `${target.id}: ${SUMMARY[reason]} (${decision.reason})`,
+    summary: `${target.id}: ${SUMMARY[r]} (${why})`,
     details,
     at: now,
   });
-  const alerts = [make(decision.alert)];
-  if (error.pendingMayBeApplied && decision.alert !== 'pending-may-be-applied') {
+  const alerts = [make(reason)];
+  if (error.pendingMayBeApplied && reason !== 'pending-may-be-applied') {
     alerts.push(make('pending-may-be-applied'));
   }
   return alerts;

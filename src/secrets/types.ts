@@ -72,13 +72,33 @@ export interface SecretStore {
 export type SecretStoreErrorKind =
   'not-found' | 'conflict' | 'invalid' | 'unavailable' | 'corrupt' | 'throttled';
 
+export interface SecretStoreErrorOptions {
+  cause?: unknown;
+  /** The secret the operation worked on. */
+  secretId?: string | undefined;
+  /** The version (ClientRequestToken) the operation worked on. */
+  versionId?: string | undefined;
+  /** The backend's own error code, e.g. ResourceExistsException. */
+  code?: string | undefined;
+  /** The backend's request id, for support cases and the audit trail. */
+  requestId?: string | undefined;
+}
+
 export class SecretStoreError extends Error {
   override name = 'SecretStoreError' as const;
+  readonly secretId: string | undefined;
+  readonly versionId: string | undefined;
+  readonly code: string | undefined;
+  readonly requestId: string | undefined;
   constructor(
     readonly kind: SecretStoreErrorKind,
     message: string,
-    options?: { cause?: unknown },
+    options?: SecretStoreErrorOptions,
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.secretId = options?.secretId;
+    this.versionId = options?.versionId;
+    this.code = options?.code;
+    this.requestId = options?.requestId;
   }
 }

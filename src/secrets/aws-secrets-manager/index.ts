@@ -1,0 +1,397 @@
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  ListSecretsCommand,
+  ListSecretVersionIdsCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+  type SecretsManagerClientConfig,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import {
+  SecretStoreError,
+  type SecretStage,
+  type SecretStore,
+  type SecretVersion,
+  type SecretVersionInfo,
+} from '../types.js';
+import {
+  assertSecretId,
+  assertSecretValue,
+  assertToken,
+  parseValue,
+  sensitiveStrings,
+  serializeValue,
+} from '../value.js';
+import { isCode, toStoreError } from './errors.js';
+
+export interface AwsSecretsManagerStoreOptions {
+  region: string;
+  /** LocalStack or a test endpoint; default: the SDK's endpoint for the region. */
+  endpoint?: string | undefined;
+  /** Create the secret (without a value) when it does not exist yet. Default true. */
+  create?: boolean | undefined;
+  kmsKeyId?: string | undefined;
+  tags?: Record<string, string> | undefined;
+  /**
+   * Extra SDK client configuration (credentials, maxAttempts, requestHandler...). Without
+   * credentials here the SDK's default provider chain is used.
+   */
+  clientConfig?: SecretsManagerClientConfig | undefined;
+  /** A ready client; wins over region, endpoint and clientConfig. Not destroyed by close(). */
+  client?: SecretsManagerClient | undefined;
+}
+
+export interface AwsSecretsManagerStore extends SecretStore {
+  readonly type: 'aws-secrets-manager';
+  readonly client: SecretsManagerClient;
+}
+
+/**
+ * AWS puts AWSCURRENT on the first version of a secret whatever VersionStages says. Until that
+ * version is promoted it is not a password anybody has confirmed, so the store marks it:
+ * - a version with AWSCURRENT and AWSPENDING is the first pending version of a new secret;
+ * - a version with AWSCURRENT and this label is a first version that was dropped (rejected);
+ * either is "no current" for getCurrent/describe, and never becomes AWSPREVIOUS.
+ * AWS does not allow removing AWSCURRENT, so the label is how a rejected first password stays
+ * un-current; the next promote moves AWSCURRENT away and clears it.
+ */
+export const UNCONFIRMED_LABEL = 'ROTATOR_UNCONFIRMED';
+
+const STANDARD_STAGES = new Set<string>(['AWSCURRENT', 'AWSPENDING', 'AWSPREVIOUS']);
+
+function isUnconfirmedCurrent(labels: readonly string[]): boolean {
+  return (
+    labels.includes('AWSCURRENT') && (labels.includes('AWSPENDING') || labels.includes(UNCONFIRMED_LABEL))
+  );
+}
+
+/** The stages as the SecretStore contract sees them (see UNCONFIRMED_LABEL). */
+export function visibleStages(labels: readonly string[]): SecretStage[] {
+  const hidden = isUnconfirmedCurrent(labels) || labels.includes(UNCONFIRMED_LABEL);
+  return labels.filter(
+    (l): l is SecretStage =>
+      STANDARD_STAGES.has(l) && !(hidden && (l === 'AWSCURRENT' || l === 'AWSPREVIOUS')),
+  );
+}
+
+interface RawVersion {
+  versionId: string;
+  labels: string[];
+  text: string | undefined;
+}
+
+export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOptions): AwsSecretsManagerStore {
+  const ownsClient = options.client === undefined;
+  const client =
+    options.client ??
+    new SecretsManagerClient({
+      ...options.clientConfig,
+      region: options.region,
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    });
+  const create = options.create ?? true;
+
+  async function send<T>(
+    operation: string,
+    secretId: string,
+    versionId: string | undefined,
+    call: () => Promise<T>,
+    secrets: readonly string[] = [],
+  ): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      throw toStoreError(err, { operation, secretId, versionId, secrets });
+    }
+  }
+
+  /** GetSecretValue; undefined on ResourceNotFoundException. */
+  async function fetch(
+    secretId: string,
+    selector: { VersionStage: string } | { VersionId: string },
+  ): Promise<RawVersion | undefined> {
+    const versionId = 'VersionId' in selector ? selector.VersionId : undefined;
+    try {
+      const out = await client.send(new GetSecretValueCommand({ SecretId: secretId, ...selector }));
+      return {
+        versionId: out.VersionId ?? versionId ?? '',
+        labels: out.VersionStages ?? [],
+        text: out.SecretString,
+      };
+    } catch (err) {
+      if (isCode(err, 'ResourceNotFoundException')) return undefined;
+      throw toStoreError(err, { operation: 'GetSecretValue', secretId, versionId });
+    }
+  }
+
+  function toVersion(secretId: string, raw: RawVersion | undefined): SecretVersion | undefined {
+    if (!raw) return undefined;
+    return { versionId: raw.versionId, value: parseValue(secretId, raw.versionId, raw.text) };
+  }
+
+  /** DescribeSecret's labelled versions; undefined when the secret does not exist. */
+  async function labelsOf(secretId: string): Promise<Map<string, string[]> | undefined> {
+    try {
+      const out = await client.send(new DescribeSecretCommand({ SecretId: secretId }));
+      return new Map(Object.entries(out.VersionIdsToStages ?? {}));
+    } catch (err) {
+      if (isCode(err, 'ResourceNotFoundException')) return undefined;
+      throw toStoreError(err, { operation: 'DescribeSecret', secretId });
+    }
+  }
+
+  /** Labels of `versionId`, [] for an existing unlabelled version; throws not-found otherwise. */
+  async function requireLabels(
+    secretId: string,
+    versionId: string,
+  ): Promise<{ all: Map<string, string[]>; mine: string[] }> {
+    const all = await labelsOf(secretId);
+    if (!all) {
+      throw new SecretStoreError('not-found', `secret ${secretId} does not exist`, { secretId, versionId });
+    }
+    const mine = all.get(versionId);
+    if (mine) return { all, mine };
+    if (!(await fetch(secretId, { VersionId: versionId }))) {
+      throw new SecretStoreError('not-found', `secret ${secretId} has no version ${versionId}`, {
+        secretId,
+        versionId,
+      });
+    }
+    return { all, mine: [] };
+  }
+
+  async function updateStage(
+    secretId: string,
+    versionId: string,
+    input: { VersionStage: string; MoveToVersionId?: string; RemoveFromVersionId?: string },
+  ): Promise<void> {
+    await send('UpdateSecretVersionStage', secretId, versionId, () =>
+      client.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, ...input })),
+    );
+  }
+
+  async function createSecret(secretId: string, description: string | undefined): Promise<void> {
+    try {
+      await client.send(
+        new CreateSecretCommand({
+          Name: secretId,
+          // No value: a version created here would become AWSCURRENT before any cloud accepted it.
+          ...(description !== undefined ? { Description: description } : {}),
+          ...(options.kmsKeyId ? { KmsKeyId: options.kmsKeyId } : {}),
+          ...(options.tags
+            ? { Tags: Object.entries(options.tags).map(([Key, Value]) => ({ Key, Value })) }
+            : {}),
+        }),
+      );
+    } catch (err) {
+      // Another worker created it in the meantime: fine.
+      if (!isCode(err, 'ResourceExistsException'))
+        throw toStoreError(err, { operation: 'CreateSecret', secretId });
+    }
+  }
+
+  const store: AwsSecretsManagerStore = {
+    type: 'aws-secrets-manager',
+    client,
+
+    async stagePending(secretId, token, value, opts) {
+      assertSecretId(secretId);
+      assertToken(secretId, token);
+      assertSecretValue(secretId, value, token);
+      const text = serializeValue(value);
+      const secrets = sensitiveStrings(value);
+      const existing = await fetch(secretId, { VersionId: token });
+      if (existing) {
+        if (existing.text === text) return { created: false };
+        throw new SecretStoreError(
+          'conflict',
+          `secret ${secretId} already has a version ${token} with a different value`,
+          {
+            secretId,
+            versionId: token,
+            code: 'ResourceExistsException',
+          },
+        );
+      }
+      const labels = await labelsOf(secretId);
+      if (labels) {
+        // Staging moves AWSPENDING away: an unconfirmed first version must keep its mark.
+        for (const [versionId, l] of labels) {
+          if (l.includes('AWSCURRENT') && l.includes('AWSPENDING') && !l.includes(UNCONFIRMED_LABEL)) {
+            await updateStage(secretId, versionId, {
+              VersionStage: UNCONFIRMED_LABEL,
+              MoveToVersionId: versionId,
+            });
+          }
+        }
+      } else if (create) {
+        await createSecret(secretId, opts?.description);
+      }
+      const put = () =>
+        client.send(
+          new PutSecretValueCommand({
+            SecretId: secretId,
+            ClientRequestToken: token,
+            SecretString: text,
+            VersionStages: ['AWSPENDING'],
+          }),
+        );
+      try {
+        await put();
+      } catch (err) {
+        if (isCode(err, 'ResourceExistsException')) {
+          throw new SecretStoreError(
+            'conflict',
+            `secret ${secretId} already has a version ${token} with a different value`,
+            { secretId, versionId: token, code: 'ResourceExistsException' },
+          );
+        }
+        if (!isCode(err, 'ResourceNotFoundException')) {
+          throw toStoreError(err, { operation: 'PutSecretValue', secretId, versionId: token, secrets });
+        }
+        if (!create) {
+          throw new SecretStoreError(
+            'not-found',
+            `cannot stage version ${token}: secret ${secretId} does not exist and store.create is false; create it first`,
+            { secretId, versionId: token, code: 'ResourceNotFoundException' },
+          );
+        }
+        await createSecret(secretId, opts?.description);
+        await send('PutSecretValue', secretId, token, put, secrets);
+      }
+      return { created: true };
+    },
+
+    async getVersion(secretId, versionId) {
+      assertSecretId(secretId);
+      return toVersion(secretId, await fetch(secretId, { VersionId: versionId }));
+    },
+
+    async getCurrent(secretId) {
+      assertSecretId(secretId);
+      const raw = await fetch(secretId, { VersionStage: 'AWSCURRENT' });
+      return raw && !isUnconfirmedCurrent(raw.labels) ? toVersion(secretId, raw) : undefined;
+    },
+
+    async getPrevious(secretId) {
+      assertSecretId(secretId);
+      const raw = await fetch(secretId, { VersionStage: 'AWSPREVIOUS' });
+      return raw && !raw.labels.includes(UNCONFIRMED_LABEL) ? toVersion(secretId, raw) : undefined;
+    },
+
+    async getPending(secretId) {
+      assertSecretId(secretId);
+      return toVersion(secretId, await fetch(secretId, { VersionStage: 'AWSPENDING' }));
+    },
+
+    async promote(secretId, versionId) {
+      assertSecretId(secretId);
+      assertToken(secretId, versionId);
+      const { all, mine } = await requireLabels(secretId, versionId);
+      const currentId = [...all].find(([, labels]) => labels.includes('AWSCURRENT'))?.[0];
+      // Each call below leaves a state that a re-run of promote completes (crash at any point).
+      if (currentId !== versionId) {
+        if (mine.includes('AWSPENDING')) {
+          await updateStage(secretId, versionId, {
+            VersionStage: 'AWSPENDING',
+            RemoveFromVersionId: versionId,
+          });
+        }
+        await updateStage(secretId, versionId, {
+          VersionStage: 'AWSCURRENT',
+          MoveToVersionId: versionId,
+          ...(currentId ? { RemoveFromVersionId: currentId } : {}),
+        });
+        const old = currentId ? (all.get(currentId) ?? []) : [];
+        if (currentId && (old.includes(UNCONFIRMED_LABEL) || old.includes('AWSPENDING'))) {
+          // The old "current" was never confirmed: it must not be offered as the previous password.
+          await updateStage(secretId, currentId, {
+            VersionStage: 'AWSPREVIOUS',
+            RemoveFromVersionId: currentId,
+          });
+          if (old.includes(UNCONFIRMED_LABEL)) {
+            await updateStage(secretId, currentId, {
+              VersionStage: UNCONFIRMED_LABEL,
+              RemoveFromVersionId: currentId,
+            });
+          }
+        }
+      } else if (mine.includes('AWSPENDING')) {
+        await updateStage(secretId, versionId, {
+          VersionStage: 'AWSPENDING',
+          RemoveFromVersionId: versionId,
+        });
+      }
+      if (mine.includes(UNCONFIRMED_LABEL)) {
+        await updateStage(secretId, versionId, {
+          VersionStage: UNCONFIRMED_LABEL,
+          RemoveFromVersionId: versionId,
+        });
+      }
+    },
+
+    async dropPending(secretId, versionId) {
+      assertSecretId(secretId);
+      assertToken(secretId, versionId);
+      const { mine } = await requireLabels(secretId, versionId);
+      if (!mine.includes('AWSPENDING')) return;
+      if (mine.includes('AWSCURRENT') && !mine.includes(UNCONFIRMED_LABEL)) {
+        // First version of a new secret: AWS will not remove AWSCURRENT, so mark it unconfirmed first.
+        await updateStage(secretId, versionId, {
+          VersionStage: UNCONFIRMED_LABEL,
+          MoveToVersionId: versionId,
+        });
+      }
+      await updateStage(secretId, versionId, { VersionStage: 'AWSPENDING', RemoveFromVersionId: versionId });
+    },
+
+    async describe(secretId) {
+      assertSecretId(secretId);
+      const labels = await labelsOf(secretId);
+      if (!labels) return undefined;
+      const infos = new Map<string, SecretVersionInfo>();
+      let nextToken: string | undefined;
+      for (let page = 0; page < 100; page++) {
+        const out = await send('ListSecretVersionIds', secretId, undefined, () =>
+          client.send(
+            new ListSecretVersionIdsCommand({
+              SecretId: secretId,
+              IncludeDeprecated: true,
+              MaxResults: 100,
+              ...(nextToken ? { NextToken: nextToken } : {}),
+            }),
+          ),
+        );
+        for (const v of out.Versions ?? []) {
+          if (!v.VersionId) continue;
+          const info: SecretVersionInfo = {
+            versionId: v.VersionId,
+            stages: visibleStages(labels.get(v.VersionId) ?? v.VersionStages ?? []),
+          };
+          if (v.CreatedDate) info.createdAt = v.CreatedDate;
+          infos.set(v.VersionId, info);
+        }
+        nextToken = out.NextToken;
+        if (!nextToken) break;
+      }
+      // A version DescribeSecret knows but the listing missed (eventual consistency): keep it.
+      for (const [versionId, l] of labels) {
+        if (!infos.has(versionId)) infos.set(versionId, { versionId, stages: visibleStages(l) });
+      }
+      return [...infos.values()].sort(
+        (a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0),
+      );
+    },
+
+    async ping() {
+      await send('ListSecrets', '*', undefined, () => client.send(new ListSecretsCommand({ MaxResults: 1 })));
+    },
+
+    async close() {
+      if (ownsClient) client.destroy();
+    },
+  };
+  return store;
+}

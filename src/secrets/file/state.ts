@@ -1,0 +1,210 @@
+import type { SecretStage, SecretValue, SecretVersion, SecretVersionInfo } from '../types.js';
+import { SecretStoreError } from '../types.js';
+import { serializeValue } from '../value.js';
+
+/**
+ * The file store's content, decrypted: the same version/label model as AWS Secrets Manager.
+ * Pure functions over it; reading, locking and writing live in index.ts.
+ */
+export interface StoredVersion {
+  versionId: string;
+  value: SecretValue;
+  stages: SecretStage[];
+  /** Epoch ms. */
+  createdAt: number;
+}
+
+export interface StoredSecret {
+  createdAt: number;
+  description?: string;
+  /** Oldest first. */
+  versions: StoredVersion[];
+}
+
+export interface StoreState {
+  secrets: Map<string, StoredSecret>;
+}
+
+export const STATE_FORMAT = 1;
+
+/** AWS keeps about 100 versions; so do we, never dropping a labelled one. */
+export const DEFAULT_MAX_VERSIONS = 100;
+
+export function emptyState(): StoreState {
+  return { secrets: new Map() };
+}
+
+export function findByStage(secret: StoredSecret | undefined, stage: SecretStage): StoredVersion | undefined {
+  return secret?.versions.find((v) => v.stages.includes(stage));
+}
+
+export function findVersion(secret: StoredSecret | undefined, versionId: string): StoredVersion | undefined {
+  return secret?.versions.find((v) => v.versionId === versionId);
+}
+
+export function toVersion(v: StoredVersion | undefined): SecretVersion | undefined {
+  return v ? { versionId: v.versionId, value: { ...v.value } } : undefined;
+}
+
+export function describeSecret(secret: StoredSecret): SecretVersionInfo[] {
+  return [...secret.versions]
+    .reverse()
+    .map((v) => ({ versionId: v.versionId, stages: [...v.stages], createdAt: new Date(v.createdAt) }));
+}
+
+function removeStage(secret: StoredSecret, stage: SecretStage): StoredVersion | undefined {
+  const holder = findByStage(secret, stage);
+  if (holder) holder.stages = holder.stages.filter((s) => s !== stage);
+  return holder;
+}
+
+function addStage(v: StoredVersion, stage: SecretStage): void {
+  if (!v.stages.includes(stage)) v.stages.push(stage);
+}
+
+/** Drops the oldest unlabelled versions beyond `max`. */
+function prune(secret: StoredSecret, max: number): void {
+  let excess = secret.versions.length - max;
+  if (excess <= 0) return;
+  secret.versions = secret.versions.filter((v) => {
+    if (excess > 0 && v.stages.length === 0) {
+      excess -= 1;
+      return false;
+    }
+    return true;
+  });
+}
+
+export interface StageArgs {
+  secretId: string;
+  token: string;
+  value: SecretValue;
+  now: number;
+  description?: string | undefined;
+  maxVersions?: number;
+}
+
+/** PutSecretValue(ClientRequestToken, VersionStages: [AWSPENDING]) on the model. Mutates `state`. */
+export function stagePendingIn(state: StoreState, args: StageArgs): { created: boolean } {
+  const { secretId, token, value, now } = args;
+  let secret = state.secrets.get(secretId);
+  const existing = findVersion(secret, token);
+  if (existing) {
+    if (serializeValue(existing.value) === serializeValue(value)) return { created: false };
+    throw new SecretStoreError(
+      'conflict',
+      `secret ${secretId} already has a version ${token} with a different value`,
+      { secretId, versionId: token, code: 'ResourceExistsException' },
+    );
+  }
+  if (!secret) {
+    secret = { createdAt: now, versions: [] };
+    if (args.description !== undefined) secret.description = args.description;
+    state.secrets.set(secretId, secret);
+  }
+  removeStage(secret, 'AWSPENDING');
+  secret.versions.push({ versionId: token, value: { ...value }, stages: ['AWSPENDING'], createdAt: now });
+  prune(secret, args.maxVersions ?? DEFAULT_MAX_VERSIONS);
+  return { created: true };
+}
+
+function requireVersion(
+  state: StoreState,
+  secretId: string,
+  versionId: string,
+): [StoredSecret, StoredVersion] {
+  const secret = state.secrets.get(secretId);
+  if (!secret) {
+    throw new SecretStoreError('not-found', `secret ${secretId} does not exist`, { secretId, versionId });
+  }
+  const version = findVersion(secret, versionId);
+  if (!version) {
+    throw new SecretStoreError('not-found', `secret ${secretId} has no version ${versionId}`, {
+      secretId,
+      versionId,
+    });
+  }
+  return [secret, version];
+}
+
+/** Moves AWSCURRENT to `versionId` (the old current becomes AWSPREVIOUS) and clears its AWSPENDING. */
+export function promoteIn(state: StoreState, secretId: string, versionId: string): { changed: boolean } {
+  const [secret, version] = requireVersion(state, secretId, versionId);
+  let changed = false;
+  if (!version.stages.includes('AWSCURRENT')) {
+    const old = removeStage(secret, 'AWSCURRENT');
+    if (old) {
+      removeStage(secret, 'AWSPREVIOUS');
+      addStage(old, 'AWSPREVIOUS');
+    }
+    // A version that was previous and becomes current again is no longer previous.
+    version.stages = version.stages.filter((s) => s !== 'AWSPREVIOUS');
+    addStage(version, 'AWSCURRENT');
+    changed = true;
+  }
+  if (version.stages.includes('AWSPENDING')) {
+    version.stages = version.stages.filter((s) => s !== 'AWSPENDING');
+    changed = true;
+  }
+  return { changed };
+}
+
+/** Removes AWSPENDING from `versionId`; a no-op when it does not carry it. */
+export function dropPendingIn(state: StoreState, secretId: string, versionId: string): { changed: boolean } {
+  const [, version] = requireVersion(state, secretId, versionId);
+  if (!version.stages.includes('AWSPENDING')) return { changed: false };
+  version.stages = version.stages.filter((s) => s !== 'AWSPENDING');
+  return { changed: true };
+}
+
+interface SerializedState {
+  format: number;
+  secrets: ({ id: string } & StoredSecret)[];
+}
+
+export function serializeState(state: StoreState): string {
+  const out: SerializedState = {
+    format: STATE_FORMAT,
+    secrets: [...state.secrets].map(([id, s]) => ({ id, ...s })),
+  };
+  return JSON.stringify(out);
+}
+
+const STAGES = new Set<string>(['AWSCURRENT', 'AWSPENDING', 'AWSPREVIOUS']);
+
+/** Parses decrypted content; throws a plain Error describing the first problem (the caller wraps it). */
+export function parseState(text: string): StoreState {
+  const data = JSON.parse(text) as Partial<SerializedState>;
+  if (
+    data === null ||
+    typeof data !== 'object' ||
+    data.format !== STATE_FORMAT ||
+    !Array.isArray(data.secrets)
+  ) {
+    throw new Error(`unsupported content format (expected ${STATE_FORMAT})`);
+  }
+  const state = emptyState();
+  for (const s of data.secrets) {
+    if (typeof s?.id !== 'string' || !Array.isArray(s.versions) || typeof s.createdAt !== 'number') {
+      throw new Error('malformed secret entry');
+    }
+    const versions: StoredVersion[] = s.versions.map((v) => {
+      if (
+        typeof v?.versionId !== 'string' ||
+        typeof v.createdAt !== 'number' ||
+        !Array.isArray(v.stages) ||
+        !v.stages.every((st) => STAGES.has(st)) ||
+        v.value === null ||
+        typeof v.value !== 'object' ||
+        !Object.values(v.value).every((x) => typeof x === 'string')
+      ) {
+        throw new Error(`malformed version entry in secret ${s.id}`);
+      }
+      return { versionId: v.versionId, value: v.value, stages: v.stages, createdAt: v.createdAt };
+    });
+    const secret: StoredSecret = { createdAt: s.createdAt, versions };
+    if (typeof s.description === 'string') secret.description = s.description;
+    state.secrets.set(s.id, secret);
+  }
+  return state;
+}

@@ -1,0 +1,50 @@
+// Child process for the file store's crash and concurrency tests. Imports the BUILT store.
+//   loop <path> <secretId>              stage + promote seq n+1, n+2, ... forever; prints "ok <n>" after each promote
+//   hold-lock <path>                    takes the store's lock, prints "locked", never lets go
+//   worker <path> <workerId> <count>    stages + promotes <count> versions on "shared" and "own-<workerId>"
+import { createFileStore } from '../../dist/src/secrets/file/index.js';
+import { acquireLock } from '../../dist/src/secrets/file/lock.js';
+
+const [mode, path, ...args] = process.argv.slice(2);
+const say = (line) => process.stdout.write(`${line}\n`);
+
+export function seqToken(n) {
+  return `seq-${String(n).padStart(36, '0')}`;
+}
+
+function seqValue(n) {
+  return { username: 'admin', password: `pw-${n}-ä漢"\\`, engine: 'file-test', seq: String(n) };
+}
+
+if (mode === 'loop') {
+  const [secretId] = args;
+  const store = createFileStore({ path, lockTimeoutMs: 20_000 });
+  const current = await store.getCurrent(secretId);
+  let n = current ? Number(current.value.seq) : 0;
+  say('ready');
+  for (;;) {
+    n += 1;
+    await store.stagePending(secretId, seqToken(n), seqValue(n));
+    await store.promote(secretId, seqToken(n));
+    say(`ok ${n}`);
+  }
+} else if (mode === 'hold-lock') {
+  await acquireLock(`${path}.lock`);
+  say('locked');
+  setInterval(() => {}, 1_000);
+} else if (mode === 'worker') {
+  const [workerId, count] = args;
+  const store = createFileStore({ path, lockTimeoutMs: 30_000 });
+  for (let k = 0; k < Number(count); k++) {
+    const token = `w${workerId}-${String(k).padStart(33, '0')}`;
+    const value = { username: 'admin', password: `pw-${workerId}-${k}`, engine: 'file-test' };
+    await store.stagePending('shared', token, value);
+    await store.promote('shared', token);
+    await store.stagePending(`own-${workerId}`, token, value);
+    await store.promote(`own-${workerId}`, token);
+  }
+  say('done');
+} else {
+  console.error(`unknown mode ${mode}`);
+  process.exit(2);
+}

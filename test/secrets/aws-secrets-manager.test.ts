@@ -1,0 +1,231 @@
+import { randomUUID } from 'node:crypto';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createAwsSecretsManagerStore,
+  UNCONFIRMED_LABEL,
+} from '../../src/secrets/aws-secrets-manager/index.js';
+import { createStore } from '../../src/secrets/index.js';
+import { SecretStoreError, type SecretValue } from '../../src/secrets/types.js';
+import {
+  startSecretsManagerEndpoint,
+  type SecretsManagerEndpoint,
+} from '../support/secrets-manager/endpoint.js';
+import { collectErrorText } from './support.js';
+
+let sm: SecretsManagerEndpoint;
+let raw: SecretsManagerClient;
+beforeAll(async () => {
+  sm = await startSecretsManagerEndpoint();
+  raw = new SecretsManagerClient(sm.clientConfig());
+});
+afterAll(async () => {
+  raw.destroy();
+  await sm.close();
+});
+
+const id = () => `rotator-test/aws-${randomUUID().slice(0, 8)}`;
+const value = (): SecretValue => ({
+  username: 'admin',
+  password: `Pw-${randomUUID()}`,
+  engine: 'huaweicloud-css',
+});
+const storeFor = (extra: Partial<Parameters<typeof createAwsSecretsManagerStore>[0]> = {}) =>
+  createAwsSecretsManagerStore({
+    region: sm.region,
+    endpoint: sm.url,
+    clientConfig: sm.clientConfig(),
+    ...extra,
+  });
+
+async function caught(p: Promise<unknown>): Promise<SecretStoreError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(SecretStoreError);
+  return err as SecretStoreError;
+}
+
+describe('aws-secrets-manager store: what AWS sees', () => {
+  it('creates the secret without a value (KMS key, tags, description) and writes AWS rotation JSON', async () => {
+    const store = storeFor({ kmsKeyId: 'alias/rotator', tags: { team: 'search', env: 'test' } });
+    const secretId = id();
+    const t = randomUUID();
+    const val = { ...value(), host: 'css.example.com', clusterId: 'c-1' };
+    await store.stagePending(secretId, t, val, { description: 'CSS admin password' });
+    const d = await raw.send(new DescribeSecretCommand({ SecretId: secretId }));
+    expect(d.KmsKeyId).toBe('alias/rotator');
+    expect(d.Description).toBe('CSS admin password');
+    expect(d.Tags).toEqual([
+      { Key: 'team', Value: 'search' },
+      { Key: 'env', Value: 'test' },
+    ]);
+    // Exactly one version: CreateSecret carried no value.
+    expect(Object.keys(sm.labels(secretId)!)).toEqual([t]);
+    const got = await raw.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: t }));
+    expect(JSON.parse(got.SecretString!)).toEqual(val);
+    expect(Object.keys(JSON.parse(got.SecretString!)).slice(0, 3)).toEqual([
+      'username',
+      'password',
+      'engine',
+    ]);
+    await store.close();
+  });
+
+  it('a first rotation ends with exactly one AWSCURRENT, the promoted version, and nothing left over', async () => {
+    const store = storeFor();
+    const secretId = id();
+    const [v1, v2, v3] = [randomUUID(), randomUUID(), randomUUID()];
+    await store.stagePending(secretId, v1, value());
+    // AWS put AWSCURRENT on the first version by itself; the store does not call it current.
+    expect(sm.labels(secretId)).toEqual({ [v1]: ['AWSCURRENT', 'AWSPENDING'] });
+    expect(await store.getCurrent(secretId)).toBeUndefined();
+    await store.dropPending(secretId, v1);
+    expect(sm.labels(secretId)).toEqual({ [v1]: ['AWSCURRENT', UNCONFIRMED_LABEL] });
+    await store.stagePending(secretId, v2, value());
+    await store.dropPending(secretId, v2);
+    await store.stagePending(secretId, v3, value());
+    await store.promote(secretId, v3);
+    expect(sm.labels(secretId)).toEqual({ [v1]: [], [v2]: [], [v3]: ['AWSCURRENT'] });
+    // What a consumer reading AWS directly gets is the promoted password.
+    const cur = await raw.send(new GetSecretValueCommand({ SecretId: secretId }));
+    expect(cur.VersionId).toBe(v3);
+    await store.close();
+  });
+
+  it('a first version promoted straight away simply loses AWSPENDING', async () => {
+    const store = storeFor();
+    const secretId = id();
+    const v1 = randomUUID();
+    await store.stagePending(secretId, v1, value());
+    await store.promote(secretId, v1);
+    expect(sm.labels(secretId)).toEqual({ [v1]: ['AWSCURRENT'] });
+    await store.close();
+  });
+
+  it('with create: false, a missing secret is not-found and nothing is created', async () => {
+    const store = createStore(
+      { type: 'aws-secrets-manager', region: sm.region, endpoint: sm.url, create: false },
+      { awsClientConfig: sm.clientConfig() },
+    );
+    const secretId = id();
+    const t = randomUUID();
+    const err = await caught(store.stagePending(secretId, t, value()));
+    expect(err.kind).toBe('not-found');
+    expect(err.message).toContain(secretId);
+    expect(err.message).toContain(t);
+    expect(sm.labels(secretId)).toBeUndefined();
+    await store.close();
+  });
+
+  it('maps throttling to throttled, naming secret and version and never the value', async () => {
+    const store = storeFor();
+    const secretId = id();
+    const t = randomUUID();
+    const val = value();
+    sm.throttle(1, 'PutSecretValue');
+    const err = await caught(store.stagePending(secretId, t, val));
+    expect(err.kind).toBe('throttled');
+    expect(err.code).toBe('ThrottlingException');
+    expect(err.message).toContain(secretId);
+    expect(err.message).toContain(t);
+    expect(err.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(collectErrorText(err)).not.toContain(val.password);
+    // The retry with the same token goes through.
+    expect(await store.stagePending(secretId, t, val)).toEqual({ created: true });
+    await store.close();
+  });
+
+  it("lets the SDK's own retries ride out throttling when maxAttempts allows", async () => {
+    const store = storeFor({ clientConfig: sm.clientConfig({ maxAttempts: 3 }) });
+    const secretId = id();
+    sm.throttle(2, 'GetSecretValue');
+    expect(await store.getCurrent(secretId)).toBeUndefined();
+    await store.close();
+  });
+
+  it('maps 5xx and unreachable endpoints to unavailable, and a service echo of the value is scrubbed', async () => {
+    const store = storeFor();
+    const secretId = id();
+    const t = randomUUID();
+    const val = value();
+    sm.fail({
+      operation: 'PutSecretValue',
+      status: 500,
+      type: 'InternalServiceError',
+      message: `boom while storing ${val.password}`,
+    });
+    const err = await caught(store.stagePending(secretId, t, val));
+    expect(err.kind).toBe('unavailable');
+    expect(err.message).toContain('[REDACTED]');
+    expect(collectErrorText(err)).not.toContain(val.password);
+
+    const dead = createAwsSecretsManagerStore({
+      region: sm.region,
+      endpoint: 'http://127.0.0.1:9',
+      clientConfig: sm.clientConfig({ endpoint: 'http://127.0.0.1:9' }),
+    });
+    const e2 = await caught(dead.getCurrent(secretId));
+    expect(e2.kind).toBe('unavailable');
+    await caught(dead.ping());
+    await dead.close();
+    await store.close();
+  });
+
+  it('a secret marked for deletion is invalid; a value that is not rotator JSON is corrupt', async () => {
+    const store = storeFor();
+    const secretId = id();
+    const t = randomUUID();
+    await store.stagePending(secretId, t, value());
+    await store.promote(secretId, t);
+    const other = randomUUID();
+    await raw.send(
+      new PutSecretValueCommand({
+        SecretId: secretId,
+        ClientRequestToken: other,
+        SecretString: 'plain text secret',
+      }),
+    );
+    const err = await caught(store.getCurrent(secretId));
+    expect(err.kind).toBe('corrupt');
+    expect(err.message).toContain(other);
+    expect(err.message).not.toContain('plain text secret');
+    await raw.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: secretId,
+        VersionStage: 'AWSCURRENT',
+        MoveToVersionId: t,
+        RemoveFromVersionId: other,
+      }),
+    );
+    sm.model.DeleteSecret({ SecretId: secretId });
+    const e2 = await caught(store.stagePending(secretId, randomUUID(), value()));
+    expect(e2.kind).toBe('invalid');
+    expect(e2.code).toBe('InvalidRequestException');
+    await store.close();
+  });
+
+  it('sends signed requests only, and the endpoint refuses unsigned ones', async () => {
+    const res = await fetch(sm.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'secretsmanager.ListSecrets' },
+      body: '{}',
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ __type: 'MissingAuthenticationTokenException' });
+    const wrongKey = new SecretsManagerClient(
+      sm.clientConfig({ credentials: { accessKeyId: 'AKIDOTHER', secretAccessKey: 'x' } }),
+    );
+    await expect(wrongKey.send(new DescribeSecretCommand({ SecretId: 'x' }))).rejects.toMatchObject({
+      name: 'UnrecognizedClientException',
+    });
+    wrongKey.destroy();
+  });
+});

@@ -1,0 +1,333 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DeleteSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStore } from '../../src/secrets/index.js';
+import { SecretStoreError, type SecretStore, type SecretValue } from '../../src/secrets/types.js';
+import {
+  startSecretsManagerEndpoint,
+  type SecretsManagerEndpoint,
+} from '../support/secrets-manager/endpoint.js';
+import { collectErrorText } from './support.js';
+
+/**
+ * One contract, every store: the file store, the AWS store on the loopback Secrets Manager
+ * endpoint, and the AWS store on LocalStack or real AWS when SECRETS_MANAGER_ENDPOINT is set.
+ */
+interface Harness {
+  name: string;
+  setup(): Promise<void>;
+  store(): SecretStore;
+  teardown(): Promise<void>;
+}
+
+function fileHarness(): Harness {
+  let dir = '';
+  let store: SecretStore | undefined;
+  return {
+    name: 'file store',
+    async setup() {
+      dir = await mkdtemp(join(tmpdir(), 'rotator-contract-'));
+      store = createStore({ type: 'file', path: join(dir, 'secrets.enc') });
+    },
+    store: () => store!,
+    async teardown() {
+      await store?.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function endpointHarness(): Harness {
+  let sm: SecretsManagerEndpoint | undefined;
+  let store: SecretStore | undefined;
+  return {
+    name: 'aws-secrets-manager store on the loopback Secrets Manager endpoint',
+    async setup() {
+      sm = await startSecretsManagerEndpoint();
+      store = createStore(
+        { type: 'aws-secrets-manager', region: sm.region, endpoint: sm.url, create: true },
+        { awsClientConfig: sm.clientConfig() },
+      );
+    },
+    store: () => store!,
+    async teardown() {
+      await store?.close();
+      await sm?.close();
+    },
+  };
+}
+
+const created: string[] = [];
+
+function externalHarness(endpoint: string): Harness {
+  let store: SecretStore | undefined;
+  return {
+    name: `aws-secrets-manager store on SECRETS_MANAGER_ENDPOINT (${endpoint})`,
+    async setup() {
+      store = createStore({
+        type: 'aws-secrets-manager',
+        region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+        endpoint,
+        create: true,
+      });
+    },
+    store: () => store!,
+    async teardown() {
+      const s = store as (SecretStore & { client?: { send(c: unknown): Promise<unknown> } }) | undefined;
+      for (const id of created) {
+        await s?.client
+          ?.send(new DeleteSecretCommand({ SecretId: id, ForceDeleteWithoutRecovery: true }))
+          .catch(() => undefined);
+      }
+      await store?.close();
+    },
+  };
+}
+
+const harnesses: Harness[] = [fileHarness(), endpointHarness()];
+const external = process.env.SECRETS_MANAGER_ENDPOINT;
+// Included only when SECRETS_MANAGER_ENDPOINT is set (LocalStack or real AWS; credentials from the SDK chain).
+if (external) harnesses.push(externalHarness(external));
+
+const token = () => randomUUID();
+function secretId(): string {
+  const id = `rotator-test/contract-${randomUUID().slice(0, 13)}`;
+  created.push(id);
+  return id;
+}
+function value(password: string, extra: Record<string, string> = {}): SecretValue {
+  return { username: 'admin', password, engine: 'otc-css', ...extra };
+}
+const pw = () => `Pw-${randomUUID()}`;
+
+async function expectStoreError(
+  p: Promise<unknown>,
+  kind: SecretStoreError['kind'],
+): Promise<SecretStoreError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err, `expected a SecretStoreError '${kind}'`).toBeInstanceOf(SecretStoreError);
+  expect((err as SecretStoreError).kind).toBe(kind);
+  return err as SecretStoreError;
+}
+
+describe.each(harnesses)('SecretStore contract: $name', (h) => {
+  beforeAll(() => h.setup(), 30_000);
+  afterAll(() => h.teardown(), 30_000);
+
+  it('answers undefined for a secret that does not exist, and not-found where it must act', async () => {
+    const store = h.store();
+    const id = secretId();
+    const t = token();
+    expect(await store.getCurrent(id)).toBeUndefined();
+    expect(await store.getPending(id)).toBeUndefined();
+    expect(await store.getPrevious(id)).toBeUndefined();
+    expect(await store.getVersion(id, t)).toBeUndefined();
+    expect(await store.describe(id)).toBeUndefined();
+    const e1 = await expectStoreError(store.promote(id, t), 'not-found');
+    expect(e1.message).toContain(id);
+    await expectStoreError(store.dropPending(id, t), 'not-found');
+  });
+
+  it('stages a pending version without touching current, then promotes it', async () => {
+    const store = h.store();
+    const id = secretId();
+    const v1 = token();
+    const val = value(pw(), { host: 'css-1.example.com' });
+    expect(await store.stagePending(id, v1, val)).toEqual({ created: true });
+    expect(await store.getPending(id)).toEqual({ versionId: v1, value: val });
+    expect(await store.getVersion(id, v1)).toEqual({ versionId: v1, value: val });
+    expect(await store.getCurrent(id)).toBeUndefined();
+    expect((await store.describe(id))?.map((v) => [v.versionId, v.stages])).toEqual([[v1, ['AWSPENDING']]]);
+
+    await store.promote(id, v1);
+    expect(await store.getCurrent(id)).toEqual({ versionId: v1, value: val });
+    expect(await store.getPending(id)).toBeUndefined();
+    expect(await store.getPrevious(id)).toBeUndefined();
+    expect((await store.describe(id))?.map((v) => [v.versionId, v.stages])).toEqual([[v1, ['AWSCURRENT']]]);
+  });
+
+  it('keeps the old current as previous, and moves previous along on the next rotation', async () => {
+    const store = h.store();
+    const id = secretId();
+    const [v1, v2, v3] = [token(), token(), token()];
+    const [a, b, c] = [value(pw()), value(pw()), value(pw())];
+    await store.stagePending(id, v1, a);
+    await store.promote(id, v1);
+    await store.stagePending(id, v2, b);
+    expect(await store.getCurrent(id)).toEqual({ versionId: v1, value: a });
+    await store.promote(id, v2);
+    expect(await store.getCurrent(id)).toEqual({ versionId: v2, value: b });
+    expect(await store.getPrevious(id)).toEqual({ versionId: v1, value: a });
+    await store.stagePending(id, v3, c);
+    await store.promote(id, v3);
+    expect(await store.getCurrent(id)).toEqual({ versionId: v3, value: c });
+    expect(await store.getPrevious(id)).toEqual({ versionId: v2, value: b });
+    const stages = new Map((await store.describe(id))!.map((v) => [v.versionId, [...v.stages].sort()]));
+    expect(stages).toEqual(
+      new Map([
+        [v3, ['AWSCURRENT']],
+        [v2, ['AWSPREVIOUS']],
+        [v1, []],
+      ]),
+    );
+    // The old version stays readable by id.
+    expect(await store.getVersion(id, v1)).toEqual({ versionId: v1, value: a });
+  });
+
+  it('describe lists every version newest first', async () => {
+    const store = h.store();
+    const id = secretId();
+    const ids = [token(), token(), token()];
+    for (const v of ids) {
+      await store.stagePending(id, v, value(pw()));
+      await store.promote(id, v);
+      await new Promise((r) => setTimeout(r, 15));
+    }
+    const described = (await store.describe(id))!;
+    expect(described.map((v) => v.versionId)).toEqual([...ids].reverse());
+    for (const v of described) expect(v.createdAt).toBeInstanceOf(Date);
+  });
+
+  it('is idempotent for the same token and value, and does not add a version', async () => {
+    const store = h.store();
+    const id = secretId();
+    const v1 = token();
+    const val = value(pw());
+    expect(await store.stagePending(id, v1, val)).toEqual({ created: true });
+    // Same value with fields in another order is the same value.
+    const reordered: SecretValue = { engine: val.engine, password: val.password, username: val.username };
+    expect(await store.stagePending(id, v1, reordered)).toEqual({ created: false });
+    expect(await store.describe(id)).toHaveLength(1);
+    expect(await store.getPending(id)).toEqual({ versionId: v1, value: val });
+  });
+
+  it('refuses the same token with another value (conflict) and keeps the first value', async () => {
+    const store = h.store();
+    const id = secretId();
+    const v1 = token();
+    const first = value(pw());
+    const second = value(pw());
+    await store.stagePending(id, v1, first);
+    const err = await expectStoreError(store.stagePending(id, v1, second), 'conflict');
+    expect(err.message).toContain(id);
+    expect(err.message).toContain(v1);
+    const text = collectErrorText(err);
+    expect(text).not.toContain(first.password);
+    expect(text).not.toContain(second.password);
+    expect(await store.getPending(id)).toEqual({ versionId: v1, value: first });
+  });
+
+  it('moves the pending label when another token is staged', async () => {
+    const store = h.store();
+    const id = secretId();
+    const [v1, v2] = [token(), token()];
+    await store.stagePending(id, v1, value(pw()));
+    const b = value(pw());
+    await store.stagePending(id, v2, b);
+    expect(await store.getPending(id)).toEqual({ versionId: v2, value: b });
+    const stages = new Map((await store.describe(id))!.map((v) => [v.versionId, v.stages]));
+    expect(stages.get(v1)).toEqual([]);
+    expect(stages.get(v2)).toEqual(['AWSPENDING']);
+  });
+
+  it('promote is idempotent', async () => {
+    const store = h.store();
+    const id = secretId();
+    const [v1, v2] = [token(), token()];
+    const [a, b] = [value(pw()), value(pw())];
+    await store.stagePending(id, v1, a);
+    await store.promote(id, v1);
+    await store.stagePending(id, v2, b);
+    await store.promote(id, v2);
+    await store.promote(id, v2);
+    expect(await store.getCurrent(id)).toEqual({ versionId: v2, value: b });
+    expect(await store.getPrevious(id)).toEqual({ versionId: v1, value: a });
+    expect(await store.getPending(id)).toBeUndefined();
+  });
+
+  it('dropPending removes the label only, keeps current, and is idempotent', async () => {
+    const store = h.store();
+    const id = secretId();
+    const [v1, v2, v3] = [token(), token(), token()];
+    const [a, b, c] = [value(pw()), value(pw()), value(pw())];
+    await store.stagePending(id, v1, a);
+    await store.promote(id, v1);
+    await store.stagePending(id, v2, b);
+    await store.dropPending(id, v2);
+    await store.dropPending(id, v2);
+    expect(await store.getPending(id)).toBeUndefined();
+    expect(await store.getCurrent(id)).toEqual({ versionId: v1, value: a });
+    expect(await store.getVersion(id, v2)).toEqual({ versionId: v2, value: b });
+    // Re-staging the dropped token with its value is the documented no-op: it stays dropped.
+    expect(await store.stagePending(id, v2, b)).toEqual({ created: false });
+    expect(await store.getPending(id)).toBeUndefined();
+    await store.stagePending(id, v3, c);
+    await store.promote(id, v3);
+    expect(await store.getCurrent(id)).toEqual({ versionId: v3, value: c });
+    expect(await store.getPrevious(id)).toEqual({ versionId: v1, value: a });
+    await expectStoreError(store.dropPending(id, token()), 'not-found');
+  });
+
+  it('a first password that was dropped never becomes current or previous', async () => {
+    const store = h.store();
+    const id = secretId();
+    const [v1, v2] = [token(), token()];
+    const [rejected, accepted] = [value(pw()), value(pw())];
+    await store.stagePending(id, v1, rejected);
+    await store.dropPending(id, v1);
+    expect(await store.getCurrent(id)).toBeUndefined();
+    expect(await store.getPending(id)).toBeUndefined();
+    expect((await store.describe(id))?.map((v) => [v.versionId, v.stages])).toEqual([[v1, []]]);
+    await store.stagePending(id, v2, accepted);
+    expect(await store.getCurrent(id)).toBeUndefined();
+    await store.promote(id, v2);
+    expect(await store.getCurrent(id)).toEqual({ versionId: v2, value: accepted });
+    expect(await store.getPrevious(id)).toBeUndefined();
+    const stages = new Map((await store.describe(id))!.map((v) => [v.versionId, v.stages]));
+    expect(stages.get(v1)).toEqual([]);
+    expect(stages.get(v2)).toEqual(['AWSCURRENT']);
+  });
+
+  it('round-trips values exactly: unicode, quotes, backslashes, control characters, extra fields', async () => {
+    const store = h.store();
+    const id = secretId();
+    const v1 = token();
+    const val = value(`ä€漢🔐"'\\/<>&%$\`{}[]:;,\n\t ${pw()}`, {
+      host: 'https://css.eu-de.otc.t-systems.com:9200/päth?q="x"',
+      clusterId: '6c8f-🙂',
+      empty: '',
+    });
+    await store.stagePending(id, v1, val);
+    await store.promote(id, v1);
+    const got = await store.getCurrent(id);
+    expect(got).toEqual({ versionId: v1, value: val });
+    expect(got?.value.password).toBe(val.password);
+  });
+
+  it('rejects bad input with a clear error that names the field and never the value', async () => {
+    const store = h.store();
+    const id = secretId();
+    const secret = pw();
+    const short = await expectStoreError(store.stagePending(id, 'too-short', value(secret)), 'invalid');
+    expect(short.message).toMatch(/32-64/);
+    const noPassword = { username: 'admin', engine: 'otc-css' } as unknown as SecretValue;
+    const e2 = await expectStoreError(store.stagePending(id, token(), noPassword), 'invalid');
+    expect(e2.message).toContain("'password'");
+    const bad = { ...value(secret), port: 9200 } as unknown as SecretValue;
+    const e3 = await expectStoreError(store.stagePending(id, token(), bad), 'invalid');
+    expect(e3.message).toContain("'port'");
+    for (const e of [short, e2, e3]) expect(collectErrorText(e)).not.toContain(secret);
+    await expectStoreError(store.getCurrent('bad id with spaces'), 'invalid');
+    expect(await store.describe(id)).toBeUndefined();
+  });
+
+  it('answers ping', async () => {
+    await expect(h.store().ping()).resolves.toBeUndefined();
+  });
+});

@@ -1,0 +1,248 @@
+import { spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { chmod, mkdtemp, readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createStore, STORE_TYPES } from '../../src/secrets/index.js';
+import { createFileStore } from '../../src/secrets/file/index.js';
+import { decodeKey } from '../../src/secrets/file/key.js';
+import { acquireLock } from '../../src/secrets/file/lock.js';
+import { SecretStoreError, type SecretValue } from '../../src/secrets/types.js';
+import { collectErrorText } from './support.js';
+
+let dir = '';
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'rotator-file-store-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const value = (password = `Pw-${randomUUID()}`): SecretValue => ({
+  username: 'admin',
+  password,
+  engine: 'otc-css',
+});
+
+async function caught(p: Promise<unknown>): Promise<SecretStoreError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(SecretStoreError);
+  return err as SecretStoreError;
+}
+
+/** A pid that surely does not run: a child that has exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  const pid = child.pid!;
+  await new Promise((r) => child.on('exit', r));
+  return pid;
+}
+
+describe('file store: encryption and keys', () => {
+  it('creates a 0600 key file and a 0600 store file that does not hold the password in clear', async () => {
+    const path = join(dir, 'secrets.enc');
+    const store = createStore({ type: 'file', path });
+    const val = value();
+    await store.stagePending('db/main', randomUUID(), val);
+    expect((await stat(`${path}.key`)).mode & 0o777).toBe(0o600);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    const bytes = await readFile(path);
+    expect(bytes.subarray(0, 4).toString('ascii')).toBe('SRFS');
+    expect(bytes.includes(Buffer.from(val.password))).toBe(false);
+    expect(bytes.includes(Buffer.from('admin'))).toBe(false);
+    expect(decodeKey(await readFile(`${path}.key`, 'utf8'))).toHaveLength(32);
+    // No temporary files or lock left behind.
+    expect((await readdir(dir)).sort()).toEqual(['secrets.enc', 'secrets.enc.key']);
+  });
+
+  it('encrypts every write with a fresh IV', async () => {
+    const path = join(dir, 's.enc');
+    const store = createFileStore({ path });
+    const t = randomUUID();
+    await store.stagePending('a', t, value());
+    const first = await readFile(path);
+    await store.promote('a', t);
+    const second = await readFile(path);
+    expect(first.subarray(5, 17).equals(second.subarray(5, 17))).toBe(false);
+  });
+
+  it('refuses a key file that group or others can read, naming the file', async () => {
+    const path = join(dir, 's.enc');
+    await createFileStore({ path }).stagePending('a', randomUUID(), value());
+    await chmod(`${path}.key`, 0o644);
+    const err = await caught(createFileStore({ path }).getCurrent('a'));
+    expect(err.kind).toBe('invalid');
+    expect(err.message).toContain(`${path}.key`);
+    expect(err.message).toContain('0644');
+    const err2 = await caught(createFileStore({ path }).stagePending('a', randomUUID(), value()));
+    expect(err2.kind).toBe('invalid');
+  });
+
+  it('a wrong key is a corrupt error naming the path, and the file is left alone', async () => {
+    const path = join(dir, 's.enc');
+    const val = value();
+    await createFileStore({ path, keyBytes: randomBytes(32) }).stagePending('a', randomUUID(), val);
+    const before = await readFile(path);
+    const other = createFileStore({ path, keyBytes: randomBytes(32) });
+    const err = await caught(other.getPending('a'));
+    expect(err.kind).toBe('corrupt');
+    expect(err.message).toContain(path);
+    expect(err.message).toMatch(/wrong key/);
+    const err2 = await caught(other.stagePending('a', randomUUID(), value()));
+    expect(err2.kind).toBe('corrupt');
+    expect((await readFile(path)).equals(before)).toBe(true);
+    expect(collectErrorText(err)).not.toContain(val.password);
+  });
+
+  it('tampered, truncated or foreign files are corrupt errors naming the path, never replaced', async () => {
+    const path = join(dir, 's.enc');
+    const key = randomBytes(32);
+    await createFileStore({ path, keyBytes: key }).stagePending('a', randomUUID(), value());
+    const good = await readFile(path);
+    const variants: [string, Buffer][] = [
+      ['flipped ciphertext byte', Buffer.from(good.map((b, i) => (i === good.length - 3 ? b ^ 0x01 : b)))],
+      ['flipped tag byte', Buffer.from(good.map((b, i) => (i === 20 ? b ^ 0x80 : b)))],
+      ['flipped IV byte', Buffer.from(good.map((b, i) => (i === 6 ? b ^ 0x01 : b)))],
+      ['other format byte', Buffer.from(good.map((b, i) => (i === 4 ? 2 : b)))],
+      ['truncated', good.subarray(0, 20)],
+      ['empty', Buffer.alloc(0)],
+      ['plain JSON', Buffer.from('{"format":1,"secrets":[]}')],
+    ];
+    for (const [label, bytes] of variants) {
+      await writeFile(path, bytes);
+      const store = createFileStore({ path, keyBytes: key });
+      const err = await caught(store.describe('a'));
+      expect(err.kind, label).toBe('corrupt');
+      expect(err.message, label).toContain(path);
+      await caught(store.stagePending('a', randomUUID(), value()));
+      expect((await readFile(path)).equals(bytes), label).toBe(true);
+    }
+  });
+
+  it('takes the key from store.key as base64 or hex and names the reference when it is wrong', async () => {
+    const key = randomBytes(32);
+    for (const text of [key.toString('base64'), key.toString('hex'), key.toString('base64url')]) {
+      const path = join(dir, `k-${randomUUID()}.enc`);
+      const env = { ROTATOR_FILE_KEY: text };
+      const val = value();
+      const t = randomUUID();
+      await createStore({ type: 'file', path, key: { env: 'ROTATOR_FILE_KEY' } }, { env }).stagePending(
+        'a',
+        t,
+        val,
+      );
+      // The same key in another encoding opens it; no key file was created.
+      const again = createFileStore({ path, keyBytes: key });
+      expect(await again.getPending('a')).toEqual({ versionId: t, value: val });
+      await expect(stat(`${path}.key`)).rejects.toMatchObject({ code: 'ENOENT' });
+    }
+    const short = randomBytes(16).toString('base64');
+    const err = await caught(
+      Promise.resolve().then(() =>
+        createStore(
+          { type: 'file', path: join(dir, 'x.enc'), key: { env: 'ROTATOR_FILE_KEY' } },
+          { env: { ROTATOR_FILE_KEY: short } },
+        ),
+      ),
+    );
+    expect(err.kind).toBe('invalid');
+    expect(err.message).toContain('store.key (env ROTATOR_FILE_KEY)');
+    expect(err.message).not.toContain(short);
+    const unset = await caught(
+      Promise.resolve().then(() =>
+        createStore(
+          { type: 'file', path: join(dir, 'x.enc'), key: { env: 'ROTATOR_FILE_KEY' } },
+          { env: {} },
+        ),
+      ),
+    );
+    expect(unset.message).toContain('ROTATOR_FILE_KEY is not set');
+  });
+
+  it('refuses to make a new key when the store exists but its key file is gone', async () => {
+    const path = join(dir, 's.enc');
+    await createFileStore({ path }).stagePending('a', randomUUID(), value());
+    const before = await readFile(path);
+    await unlink(`${path}.key`);
+    const err = await caught(createFileStore({ path }).stagePending('a', randomUUID(), value()));
+    expect(err.message).toContain(`${path}.key`);
+    expect(err.message).toMatch(/missing/);
+    await expect(stat(`${path}.key`)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await readFile(path)).equals(before)).toBe(true);
+  });
+});
+
+describe('file store: history and locking', () => {
+  it('keeps a bounded history but never drops a labelled version', async () => {
+    const path = join(dir, 's.enc');
+    const store = createFileStore({ path, maxVersions: 5 });
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const t = randomUUID();
+      ids.push(t);
+      await store.stagePending('a', t, value());
+      if (i < 11) await store.promote('a', t);
+    }
+    const described = (await store.describe('a'))!;
+    expect(described).toHaveLength(5);
+    expect(described.map((v) => v.versionId)).toEqual(ids.slice(-5).reverse());
+    expect(described[0]?.stages).toEqual(['AWSPENDING']);
+    expect(described[1]?.stages).toEqual(['AWSCURRENT']);
+    expect(described[2]?.stages).toEqual(['AWSPREVIOUS']);
+  });
+
+  it('fails with a clear timeout naming the lock when another holder keeps it', async () => {
+    const path = join(dir, 's.enc');
+    const lock = await acquireLock(`${path}.lock`);
+    try {
+      const err = await caught(
+        createFileStore({ path, lockTimeoutMs: 150 }).stagePending('a', randomUUID(), value()),
+      );
+      expect(err.kind).toBe('unavailable');
+      expect(err.message).toContain(`${path}.lock`);
+      expect(err.message).toContain(`pid ${process.pid}`);
+    } finally {
+      await lock.release();
+    }
+    await createFileStore({ path, lockTimeoutMs: 150 }).stagePending('a', randomUUID(), value());
+  });
+
+  it('recovers a lock left by a process that no longer runs', async () => {
+    const path = join(dir, 's.enc');
+    const pid = await deadPid();
+    await writeFile(`${path}.lock`, JSON.stringify({ pid, host: hostname(), nonce: 'dead', at: Date.now() }));
+    const store = createFileStore({ path, lockTimeoutMs: 2_000 });
+    const t = randomUUID();
+    await store.stagePending('a', t, value());
+    expect((await store.getPending('a'))?.versionId).toBe(t);
+    await expect(stat(`${path}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('serialises concurrent writers in one process without losing an update', async () => {
+    const path = join(dir, 's.enc');
+    const stores = [createFileStore({ path }), createFileStore({ path })];
+    const tokens = Array.from({ length: 20 }, () => randomUUID());
+    await Promise.all(tokens.map((t, i) => stores[i % 2]!.stagePending(`s${i % 3}`, t, value())));
+    const all = new Set<string>();
+    for (const s of ['s0', 's1', 's2']) for (const v of (await stores[0]!.describe(s))!) all.add(v.versionId);
+    expect(all).toEqual(new Set(tokens));
+  });
+
+  it('is registered in the store factory, as is every store folder', async () => {
+    const folders = (await readdir(new URL('../../src/secrets/', import.meta.url), { withFileTypes: true }))
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
+    expect([...STORE_TYPES].sort()).toEqual(folders);
+    const err = await caught(
+      Promise.resolve().then(() =>
+        createStore({ type: 'vault' } as unknown as Parameters<typeof createStore>[0]),
+      ),
+    );
+    expect(err.message).toBe("store.type 'vault' must be one of: aws-secrets-manager, file");
+  });
+});

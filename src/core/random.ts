@@ -10,7 +10,8 @@ export interface Random {
 
 export const cryptoRandom: Random = {
   int: (maxExclusive) => randomInt(maxExclusive),
-  float: () => randomInt(2 ** 48) / 2 ** 48,
+  // randomInt's range may span at most 2^48 - 1 values.
+  float: () => randomInt(2 ** 48 - 1) / 2 ** 48,
 };
 
 /** Deterministic generator (mulberry32) for tests and benchmarks; never for passwords. */

@@ -1,0 +1,26 @@
+import type { Alert } from '../worker/types.js';
+
+/** Replaces known secrets in a text (the logger's SecretRegistry.scrub); identity by default. */
+export type Scrubber = (text: string) => string;
+
+export const identityScrubber: Scrubber = (text) => text;
+
+/** A copy of the alert with every string run through the scrubber, details included. */
+export function scrubAlert(alert: Alert, scrub: Scrubber): Alert {
+  const details: Alert['details'] = {};
+  for (const [k, v] of Object.entries(alert.details)) {
+    details[scrub(k)] = typeof v === 'string' ? scrub(v) : v;
+  }
+  const out: Alert = {
+    key: scrub(alert.key),
+    severity: alert.severity,
+    reason: alert.reason,
+    targetId: scrub(alert.targetId),
+    summary: scrub(alert.summary),
+    details,
+    at: alert.at,
+  };
+  if (alert.provider !== undefined) out.provider = scrub(alert.provider);
+  if (alert.rotationId !== undefined) out.rotationId = scrub(alert.rotationId);
+  return out;
+}

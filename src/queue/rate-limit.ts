@@ -1,0 +1,104 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { type Clock, systemClock } from '../core/clock.js';
+
+/** At most `max` calls in any window of `per` milliseconds. */
+export interface RateLimit {
+  max: number;
+  per: number;
+}
+
+export interface RateLimiter {
+  /**
+   * Waits until a call under `key` is allowed, then records it. Resolves with the grant time
+   * (Redis server time, epoch ms with µs fraction). Rejects with the signal's reason when aborted.
+   */
+  acquire(key: string, limit: RateLimit, signal?: AbortSignal): Promise<number>;
+}
+
+export interface RateLimiterOptions {
+  /** Key prefix, e.g. the config's redis.prefix; keys are `<prefix>:ratelimit:<key>`. */
+  prefix: string;
+  /** Used only to sleep between tries (time itself comes from the Redis server). */
+  clock?: Clock;
+}
+
+/**
+ * Sliding-window log in one sorted set per key, scored by the Redis server's own clock (TIME), so
+ * worker processes on hosts with skewed clocks still share one timeline. Entries older than the
+ * window are trimmed; a call is granted only if fewer than `max` remain, so any window of `per` ms
+ * ending at a grant holds at most `max` grants. When full, the script returns how long until the
+ * oldest entry leaves the window. Atomic: Redis runs a script without interleaving.
+ *
+ * Needs Redis >= 5 (scripts replicate their effects, so calling TIME before a write is allowed).
+ */
+const ACQUIRE_SCRIPT = `
+local key = KEYS[1]
+local max = tonumber(ARGV[1])
+local windowUs = tonumber(ARGV[2]) * 1000
+local member = ARGV[3]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - windowUs)
+local count = redis.call('ZCARD', key)
+if count < max then
+  redis.call('ZADD', key, now, member .. ':' .. string.format('%.0f', now))
+  redis.call('PEXPIRE', key, tonumber(ARGV[2]) + 1000)
+  return {1, now}
+end
+local oldest = redis.call('ZRANGE', key, count - max, count - max, 'WITHSCORES')
+return {0, tonumber(oldest[2]) + windowUs - now}
+`;
+
+interface ScriptedRedis extends Redis {
+  /** [1, grant time in µs] or [0, µs until a slot frees]; integers (Lua numbers become integer replies). */
+  rotatorRateLimitAcquire(key: string, max: number, per: number, member: string): Promise<[number, number]>;
+}
+
+function validate(key: string, limit: RateLimit): void {
+  if (key.length === 0) throw new RangeError('rate limit key must not be empty');
+  if (!Number.isInteger(limit.max) || limit.max < 1) {
+    throw new RangeError(`rateLimit.max must be an integer >= 1, got ${limit.max}`);
+  }
+  if (!Number.isInteger(limit.per) || limit.per < 1) {
+    throw new RangeError(`rateLimit.per must be an integer number of ms >= 1, got ${limit.per}`);
+  }
+}
+
+export function createRateLimiter(redis: Redis, options: RateLimiterOptions): RateLimiter {
+  const clock = options.clock ?? systemClock;
+  const scripted = redis as ScriptedRedis;
+  if (typeof scripted.rotatorRateLimitAcquire !== 'function') {
+    redis.defineCommand('rotatorRateLimitAcquire', { numberOfKeys: 1, lua: ACQUIRE_SCRIPT });
+  }
+  return {
+    async acquire(key, limit, signal) {
+      validate(key, limit);
+      const redisKey = `${options.prefix}:ratelimit:${key}`;
+      // Unique per call; the script appends the grant time, so a member never repeats.
+      const member = randomUUID();
+      for (;;) {
+        signal?.throwIfAborted();
+        const [granted, us] = await scripted.rotatorRateLimitAcquire(redisKey, limit.max, limit.per, member);
+        if (granted === 1) return us / 1000;
+        // Wake when the oldest entry leaves the window; +1 ms so we are not a hair early.
+        try {
+          await clock.sleep(Math.max(1, Math.ceil(us / 1000) + 1), signal);
+        } catch (err) {
+          // node:timers/promises rejects with a generic AbortError; callers expect the signal's reason.
+          if (signal?.aborted) throw signal.reason;
+          throw err;
+        }
+      }
+    },
+  };
+}
+
+/**
+ * The limiter key for one cloud account: provider id plus a one-way hash of its identity (the
+ * access key, or the IAM token). The identity itself never reaches Redis.
+ */
+export function rateLimitKey(providerId: string, identity: string): string {
+  const digest = createHash('sha256').update('secret-rotator/rate-limit\0').update(identity).digest('hex');
+  return `${providerId}:${digest.slice(0, 32)}`;
+}

@@ -1,7 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { configSchema, type RotatorConfig } from './schema.js';
+import { PROVIDER_POLICIES } from '../policy/catalog.js';
+import { narrowPolicy } from '../policy/narrow.js';
+import { PROVIDER_IDS, type ProviderId } from '../providers/ids.js';
+import {
+  configSchema,
+  type CrossFieldTarget,
+  policyOverrideSchema,
+  type RotatorConfig,
+  targetCrossFieldIssues,
+} from './schema.js';
 
 export const DEFAULT_CONFIG_PATH = 'config/rotator.yaml';
 
@@ -37,24 +46,137 @@ export function formatProblems(problems: readonly ConfigProblem[]): string {
   return problems.map((p) => `${p.path}: ${p.message}`).join('\n');
 }
 
-function fromZod(error: z.ZodError): ConfigProblem[] {
+type ZodIssue = z.core.$ZodIssue;
+
+/** A branch of a union that failed on its shape (wrong type at its root, a missing or unknown key). */
+function shapeMismatch(issues: readonly ZodIssue[]): boolean {
+  return issues.some(
+    (i) =>
+      i.code === 'unrecognized_keys' ||
+      (i.code === 'invalid_type' && (i.path.length === 0 || i.input === undefined)) ||
+      (i.code === 'invalid_union' && i.path.length === 0),
+  );
+}
+
+function fromIssues(issues: readonly ZodIssue[], prefix: readonly PropertyKey[]): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  for (const issue of error.issues) {
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path];
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) {
-        problems.push({ path: formatPath([...issue.path, key]), message: 'unknown key' });
-      }
+      for (const key of issue.keys)
+        problems.push({ path: formatPath([...path, key]), message: 'unknown key' });
+    } else if (issue.code === 'invalid_union') {
+      // When exactly one alternative has the right shape (e.g. { every } of a schedule), its own
+      // problem is more useful than "must be A or B".
+      const fitting = issue.errors.filter((branch) => !shapeMismatch(branch));
+      if (fitting.length === 1) problems.push(...fromIssues(fitting[0]!, path));
+      else problems.push({ path: formatPath(path), message: issue.message });
+    } else if (issue.code === 'invalid_type') {
+      problems.push({ path: formatPath(path), message: typeMessage(issue.expected, issue.input) });
     } else {
-      problems.push({ path: formatPath(issue.path), message: issue.message });
+      problems.push({ path: formatPath(path), message: issue.message });
     }
   }
   return problems;
 }
 
-/** Pure: validates an already parsed document. */
+function fromZod(error: z.ZodError): ConfigProblem[] {
+  return fromIssues(error.issues, []);
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+function typeMessage(expected: string, input: unknown): string {
+  if (input === undefined) return 'required';
+  const want: Record<string, string> = {
+    object: 'a mapping',
+    array: 'a list',
+    string: 'a string',
+    number: 'a number',
+    int: 'an integer',
+    boolean: 'true or false',
+  };
+  // Only describe the shape of the wrong value, never the value itself when it is a string (it may be a secret).
+  const got = typeof input === 'string' ? 'a string' : kindOf(input);
+  return `must be ${want[expected] ?? expected}, got ${got}`;
+}
+
+/** Problems of one target together, in target order; the rest first (stable otherwise). */
+function byTarget(problems: ConfigProblem[]): ConfigProblem[] {
+  const index = (p: ConfigProblem) => Number(/^targets\[(\d+)\]/.exec(p.path)?.[1] ?? -1);
+  return problems
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => index(a.p) - index(b.p) || a.i - b.i)
+    .map(({ p }) => p);
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
+
+const isProviderId = (v: unknown): v is ProviderId => PROVIDER_IDS.some((id) => id === v);
+
+/**
+ * Rules across the fields of each target, checked on the raw document so that they are reported even
+ * when another part of the config is broken (zod's refinements only run on an otherwise valid
+ * document): duplicate ids, what each provider needs, and the policy override, applied to the
+ * provider's policy through narrowPolicy (it may only narrow and must stay satisfiable).
+ */
+export function targetProblems(raw: unknown): ConfigProblem[] {
+  if (!isRecord(raw) || !Array.isArray(raw.targets)) return [];
+  const problems: ConfigProblem[] = [];
+  const seen = new Map<string, number>();
+  raw.targets.forEach((t: unknown, i: number) => {
+    if (!isRecord(t)) return;
+    const at = (path: readonly PropertyKey[]) => formatPath(['targets', i, ...path]);
+    if (typeof t.id === 'string') {
+      const first = seen.get(t.id);
+      if (first !== undefined) {
+        problems.push({
+          path: at(['id']),
+          message: `duplicate target id '${t.id}' (first at targets[${first}])`,
+        });
+      } else seen.set(t.id, i);
+    }
+    if (!isProviderId(t.provider)) return;
+    const target: CrossFieldTarget = {
+      ...t,
+      provider: t.provider,
+      credentials: isRecord(t.credentials) ? t.credentials : {},
+    };
+    for (const issue of targetCrossFieldIssues(target)) {
+      problems.push({ path: at(issue.path), message: issue.message });
+    }
+    if (t.policy === undefined) return;
+    const override = policyOverrideSchema.safeParse(t.policy);
+    if (!override.success) return; // zod reports the shape problems
+    const { problems: policyProblems } = narrowPolicy(PROVIDER_POLICIES[t.provider], override.data);
+    for (const p of policyProblems) problems.push({ path: `${at([])}.${p.path}`, message: p.message });
+  });
+  return problems;
+}
+
+function dedupe(problems: readonly ConfigProblem[]): ConfigProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.path}\u0000${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Pure: validates an already parsed document, reporting every problem at once. */
 export function validateConfig(raw: unknown): ConfigResult {
-  const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) return { ok: false, problems: fromZod(parsed.error) };
+  const parsed = configSchema.safeParse(raw, { reportInput: true });
+  const problems = byTarget(
+    dedupe([...(parsed.success ? [] : fromZod(parsed.error)), ...targetProblems(raw)]),
+  );
+  if (!parsed.success || problems.length > 0) return { ok: false, problems };
   return { ok: true, config: parsed.data };
 }
 
@@ -66,7 +188,7 @@ export function parseConfigText(text: string): ConfigResult {
       ok: false,
       problems: doc.errors.map((e) => ({
         path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '(yaml)',
-        message: `invalid YAML: ${e.message.split('\n')[0]}`,
+        message: `invalid YAML: ${(e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`,
       })),
     };
   }

@@ -82,7 +82,7 @@ export const retrySchema = z.strictObject({
 });
 export type RetryConfig = z.infer<typeof retrySchema>;
 
-const policyOverrideSchema = z.strictObject({
+export const policyOverrideSchema = z.strictObject({
   length: z
     .union([
       z.number().int().positive(),
@@ -324,13 +324,24 @@ interface CrossFieldIssue {
   message: string;
 }
 
+/** The fields the cross-field rules read: a parsed target, or a raw one whose provider is known. */
+export interface CrossFieldTarget {
+  provider: TargetConfig['provider'];
+  site?: unknown;
+  serviceGroupInstanceNo?: unknown;
+  resetApi?: unknown;
+  projectId?: unknown;
+  clusterId?: unknown;
+  credentials: { accessKey?: unknown; secretKey?: unknown; token?: unknown };
+}
+
 /** Rules that depend on the provider: which fields it needs and which it does not understand. */
-export function targetCrossFieldIssues(t: TargetConfig): CrossFieldIssue[] {
+export function targetCrossFieldIssues(t: CrossFieldTarget): CrossFieldIssue[] {
   const issues: CrossFieldIssue[] = [];
-  const need = (field: keyof TargetConfig) => {
+  const need = (field: keyof CrossFieldTarget) => {
     if (t[field] === undefined) issues.push({ path: [field], message: `required for ${t.provider}` });
   };
-  const forbid = (field: keyof TargetConfig, onlyFor: string) => {
+  const forbid = (field: keyof CrossFieldTarget, onlyFor: string) => {
     if (t[field] !== undefined)
       issues.push({ path: [field], message: `only applies to ${onlyFor}, not ${t.provider}` });
   };

@@ -11,7 +11,13 @@ export interface Clock {
 export const systemClock: Clock = {
   now: () => Date.now(),
   sleep: async (ms, signal) => {
-    await delay(ms, undefined, signal ? { signal } : undefined);
+    try {
+      await delay(ms, undefined, signal ? { signal } : undefined);
+    } catch (err) {
+      // timers/promises rejects with a generic AbortError: surface the caller's reason instead.
+      if (signal?.aborted) throw signal.reason;
+      throw err;
+    }
   },
 };
 

@@ -1,12 +1,54 @@
 import type { Command } from 'commander';
-import { ExitError } from '../exit.js';
+import { formatDuration } from '../../config/duration.js';
+import { ConfigError, configPath, readConfigFile } from '../../config/load.js';
+import { checkRefs } from '../../config/refs.js';
+import type { RotatorConfig, Schedule, TargetConfig } from '../../config/schema.js';
+import { processSecrets } from '../../log/secret-registry.js';
 
+interface CheckConfigOptions {
+  config?: string;
+  resolve?: boolean;
+}
+
+export function describeSchedule(schedule: Schedule): string {
+  return 'cron' in schedule
+    ? `cron "${schedule.cron}" ${schedule.tz}`
+    : `every ${formatDuration(schedule.every)}`;
+}
+
+/** One line per target: id, provider, schedule, secret id (columns aligned). */
+export function targetLines(config: RotatorConfig): string[] {
+  const rows = config.targets.map((t: TargetConfig) => [
+    t.id,
+    t.provider,
+    describeSchedule(t.schedule ?? config.defaults.schedule),
+    `secret ${t.secret.id}${t.enabled ? '' : ' (disabled)'}`,
+  ]);
+  const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => r.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]!) : cell)).join('  '));
+}
+
+/**
+ * `rotator check-config [--config F] [--resolve]`: every problem as `path: message` and exit 2 (via
+ * ConfigError, printed by main), or one line per target and exit 0.
+ */
 export function registerCheckConfig(program: Command): void {
   program
     .command('check-config')
-    .description('(not yet implemented)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new ExitError(1, 'check-config: not yet implemented');
+    .description('Validate the configuration file and list its targets')
+    .option('-c, --config <file>', 'config file (default: $ROTATOR_CONFIG, else config/rotator.yaml)')
+    .option(
+      '--resolve',
+      'also check that every { env } / { file } reference resolves (values are never printed)',
+    )
+    .action((options: CheckConfigOptions) => {
+      const file = configPath(options.config);
+      const result = readConfigFile(file);
+      if (!result.ok) throw new ConfigError(file, result.problems);
+      if (options.resolve) {
+        const problems = checkRefs(result.config, process.env, processSecrets);
+        if (problems.length > 0) throw new ConfigError(file, problems);
+      }
+      process.stdout.write(`${targetLines(result.config).join('\n')}\n`);
     });
 }

@@ -1,0 +1,199 @@
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
+
+const FIXTURES = 'test/fixtures/configs';
+
+/** Runs the CLI in-process, capturing what it writes. */
+async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += chunk.toString();
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += chunk.toString();
+    return true;
+  });
+  try {
+    const code = await main(['node', 'rotator', 'check-config', ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+/** Fixture → problems that must be printed (`path: message` lines, message matched as a prefix). */
+const broken: Record<string, string[]> = {
+  'bad-yaml.yaml': ['line 6, column 1: invalid YAML: Flow map in block collection'],
+  'duplicate-yaml-key.yaml': ['line 3, column 1: invalid YAML: Map keys must be unique'],
+  'not-a-mapping.yaml': ['(root): must be a YAML mapping'],
+  'missing-store.yaml': ['store: required'],
+  'no-targets.yaml': ['targets: at least one target is required'],
+  'missing-target-fields.yaml': ['targets[0].region: required', 'targets[0].secret: required'],
+  'missing-cluster-id.yaml': ['targets[0].clusterId: required for otc-css'],
+  'wrong-types.yaml': [
+    'worker.concurrency: must be a number, got a string',
+    'log.pretty: must be true or false, got number 1',
+  ],
+  'duplicate-ids.yaml': ["targets[1].id: duplicate target id 'search-eu-de' (first at targets[0])"],
+  'literal-credential.yaml': ['targets[0].credentials.secretKey: literal secret values are not allowed'],
+  'literal-slack-url.yaml': ['alerts[0].url: literal secret values are not allowed'],
+  'unknown-provider.yaml': ['targets[0].provider: must be one of: ncp-cdss, huaweicloud-css, otc-css'],
+  'bad-cron.yaml': ["defaults.schedule.cron: invalid cron expression '0 25 1 * *'"],
+  'bad-duration.yaml': ["targets[0].schedule.every: invalid duration '30 days'"],
+  'short-interval.yaml': ['targets[0].schedule.every: must be at least 1m'],
+  'bad-tz.yaml': ['targets[0].schedule.tz: must be an IANA time zone'],
+  'impossible-policy.yaml': ["targets[0].policy.length: 30 is outside ncp-cdss's range 8-20"],
+  'unsatisfiable-policy.yaml': [
+    'targets[0].policy.minClasses: 4 classes required but only 3 have characters left',
+  ],
+  'widened-specials.yaml': [
+    "targets[0].policy.specials: '+' is not accepted by ncp-cdss",
+    "targets[0].policy.specials: '&' is not accepted by ncp-cdss",
+  ],
+  'loosened-classes.yaml': [
+    "targets[0].policy.minClasses: 2 would loosen ncp-cdss's rule of at least 4 classes",
+  ],
+  'unknown-key.yaml': ['schedules: unknown key', 'targets[0].clusterID: unknown key'],
+  'bad-target-id.yaml': ['targets[0].id: must be 1-64 letters, digits'],
+  'ncp-field-on-otc.yaml': [
+    'targets[0].site: only applies to ncp-cdss, not otc-css',
+    'targets[0].serviceGroupInstanceNo: only applies to ncp-cdss, not otc-css',
+  ],
+  'token-on-ncp.yaml': [
+    'targets[0].credentials.accessKey: required for ncp-cdss',
+    'targets[0].credentials.token: ncp-cdss signs with access key and secret key only',
+  ],
+  'bad-store-type.yaml': ['store.type: type must be one of: aws-secrets-manager, file'],
+  'bad-redis-url.yaml': ['redis.url: must be a redis:// or rediss:// URL'],
+  'many-problems.yaml': [
+    "defaults.schedule.every: invalid duration 'soon'",
+    "targets[0].policy.length: 4 is outside ncp-cdss's range 8-20",
+    'targets[1].provider: must be one of: ncp-cdss, huaweicloud-css, otc-css',
+  ],
+};
+
+describe('rotator check-config on broken configs', () => {
+  it('has a table entry for every fixture, and at least 15 of them', () => {
+    const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.yaml'));
+    expect(files.sort()).toEqual(Object.keys(broken).sort());
+    expect(files.length).toBeGreaterThanOrEqual(15);
+  });
+
+  it.each(Object.entries(broken))('%s exits 2 naming the field', async (file, expected) => {
+    const { code, stdout, stderr } = await run('--config', join(FIXTURES, file));
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    const lines = stderr.trimEnd().split('\n');
+    for (const want of expected) expect(lines.some((l) => l.startsWith(want))).toBe(true);
+    // Every line is `path: message`, and never a stack trace.
+    for (const line of lines) expect(line).toMatch(/^[^\s:][^:]*: \S/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('an unreadable file is a one-line problem naming the file', async () => {
+    const { code, stderr } = await run('--config', join(FIXTURES, 'does-not-exist.yaml'));
+    expect(code).toBe(2);
+    expect(stderr).toBe(`${join(FIXTURES, 'does-not-exist.yaml')}: file not found\n`);
+  });
+
+  it('never echoes a literal credential it rejects', async () => {
+    const { stderr } = await run('--config', join(FIXTURES, 'literal-credential.yaml'));
+    expect(stderr).not.toContain('wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY');
+  });
+});
+
+describe('rotator check-config on the example', () => {
+  it('exits 0 and prints one line per target: id, provider, schedule, secret id', async () => {
+    const { code, stdout, stderr } = await run('--config', 'config/rotator.example.yaml');
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines.map((l) => l.split(/\s+/)[0])).toEqual([
+      'kafka-kr-prod',
+      'kafka-gov-krs',
+      'search-ap-southeast-1',
+      'search-eu-de',
+      'search-eu-nl-staging',
+    ]);
+    expect(lines[0]).toMatch(
+      /^kafka-kr-prod\s+ncp-cdss\s+cron "0 3 1 \* \*" UTC\s+secret prod\/cdss\/kafka-kr-prod\/manager$/,
+    );
+    expect(lines[3]).toMatch(/^search-eu-de\s+otc-css\s+every 1w\s+secret prod\/css\/search-eu-de\/admin$/);
+    expect(lines[4]).toMatch(
+      /cron "30 2 \* \* 1" Europe\/Amsterdam\s+secret staging\/css\/search-eu-nl\/admin \(disabled\)$/,
+    );
+  });
+});
+
+describe('config path and --resolve', () => {
+  let dir: string;
+  const saved = { ...process.env };
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'check-config-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  });
+
+  function writeConfig(): string {
+    const akFile = join(dir, 'ak');
+    writeFileSync(akFile, 'AK-VALUE-FROM-FILE-123\n');
+    const file = join(dir, 'rotator.yaml');
+    writeFileSync(
+      file,
+      `store: { type: file, path: ${join(dir, 'secrets.json')}, key: { file: ${join(dir, 'missing-key')} } }
+targets:
+  - id: search-eu-de
+    provider: otc-css
+    region: eu-de
+    projectId: p1
+    clusterId: c1
+    credentials: { accessKey: { file: ${akFile} }, secretKey: { env: CHECK_CONFIG_TEST_SK } }
+    secret: { id: prod/css/search-eu-de/admin }
+`,
+    );
+    return file;
+  }
+
+  it('takes the path from ROTATOR_CONFIG when --config is absent, else config/rotator.yaml', async () => {
+    process.env.ROTATOR_CONFIG = writeConfig();
+    expect((await run()).code).toBe(0);
+    delete process.env.ROTATOR_CONFIG;
+    const { code, stderr } = await run();
+    expect(code).toBe(2);
+    expect(stderr).toBe('config/rotator.yaml: file not found\n');
+  });
+
+  it('without --resolve does not look at the references; with it names each one that fails, never a value', async () => {
+    const file = writeConfig();
+    process.env.CHECK_CONFIG_TEST_SK = 'SK-VALUE-FROM-ENV-456';
+    expect((await run('--config', file)).code).toBe(0);
+
+    const failing = await run('--config', file, '--resolve');
+    expect(failing.code).toBe(2);
+    expect(failing.stderr).toBe(`store.key: cannot read file ${join(dir, 'missing-key')} (ENOENT)\n`);
+
+    delete process.env.CHECK_CONFIG_TEST_SK;
+    const both = await run('--config', file, '--resolve');
+    expect(both.stderr).toContain(
+      'targets[0].credentials.secretKey: environment variable CHECK_CONFIG_TEST_SK is not set',
+    );
+
+    writeFileSync(join(dir, 'missing-key'), 'a'.repeat(64));
+    process.env.CHECK_CONFIG_TEST_SK = 'SK-VALUE-FROM-ENV-456';
+    const ok = await run('--config', file, '--resolve');
+    expect(ok.code).toBe(0);
+    for (const r of [failing, both, ok]) {
+      expect(r.stdout + r.stderr).not.toContain('AK-VALUE-FROM-FILE-123');
+      expect(r.stdout + r.stderr).not.toContain('SK-VALUE-FROM-ENV-456');
+    }
+  });
+});

@@ -16,7 +16,7 @@ export function parseDuration(input: string | number): number | undefined {
 }
 
 export function formatDuration(ms: number): string {
-  for (const unit of ['w', 'd', 'h', 'm', 's'] as const) {
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
     const size = UNITS[unit]!;
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   }

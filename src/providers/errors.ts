@@ -37,6 +37,8 @@ export interface ProviderErrorDetails {
   requestId?: string | undefined;
   /** From Retry-After, in milliseconds. */
   retryAfterMs?: number | undefined;
+  /** What happened on our side when there is no vendor answer (timeout, connection reset...). */
+  detail?: string | undefined;
   cause?: unknown;
 }
 
@@ -55,6 +57,7 @@ export class ProviderError extends Error {
   readonly vendorMessage: string | undefined;
   readonly requestId: string | undefined;
   readonly retryAfterMs: number | undefined;
+  readonly detail: string | undefined;
 
   constructor(d: ProviderErrorDetails) {
     const parts = [`${d.provider} ${d.operation} failed: ${d.kind}`];
@@ -62,6 +65,7 @@ export class ProviderError extends Error {
     if (d.vendorCode) parts.push(`code ${d.vendorCode}`);
     if (d.vendorMessage) parts.push(`"${d.vendorMessage.slice(0, 200)}"`);
     if (d.requestId) parts.push(`request ${d.requestId}`);
+    if (d.detail) parts.push(d.detail);
     super(parts.join(', '), d.cause === undefined ? undefined : { cause: d.cause });
     this.kind = d.kind;
     this.provider = d.provider;
@@ -71,6 +75,7 @@ export class ProviderError extends Error {
     this.vendorMessage = d.vendorMessage;
     this.requestId = d.requestId;
     this.retryAfterMs = d.retryAfterMs;
+    this.detail = d.detail;
   }
 
   /** Plain fields for logs, job data and audit records (no secrets by construction). */
@@ -85,6 +90,7 @@ export class ProviderError extends Error {
       vendorMessage: this.vendorMessage,
       requestId: this.requestId,
       retryAfterMs: this.retryAfterMs,
+      detail: this.detail,
     };
   }
 }

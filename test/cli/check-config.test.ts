@@ -71,6 +71,7 @@ const broken: Record<string, string[]> = {
   ],
   'bad-store-type.yaml': ['store.type: type must be one of: aws-secrets-manager, file'],
   'bad-redis-url.yaml': ['redis.url: must be a redis:// or rediss:// URL'],
+  'unknown-region.yaml': ["targets[0].region: unknown region 'eu-xx'"],
   'many-problems.yaml': [
     "defaults.schedule.every: invalid duration 'soon'",
     "targets[0].policy.length: 4 is outside ncp-cdss's range 8-20",
@@ -124,7 +125,7 @@ describe('rotator check-config on the example', () => {
     expect(lines[0]).toMatch(
       /^kafka-kr-prod\s+ncp-cdss\s+cron "0 3 1 \* \*" UTC\s+secret prod\/cdss\/kafka-kr-prod\/manager$/,
     );
-    expect(lines[3]).toMatch(/^search-eu-de\s+otc-css\s+every 1w\s+secret prod\/css\/search-eu-de\/admin$/);
+    expect(lines[3]).toMatch(/^search-eu-de\s+otc-css\s+every 7d\s+secret prod\/css\/search-eu-de\/admin$/);
     expect(lines[4]).toMatch(
       /cron "30 2 \* \* 1" Europe\/Amsterdam\s+secret staging\/css\/search-eu-nl\/admin \(disabled\)$/,
     );

@@ -1,12 +1,137 @@
-import type { Command } from 'commander';
-import { ExitError } from '../exit.js';
+import { Option, type Command } from 'commander';
+import { buildRotationHistory, type JobLogLookup, withJobLogs } from '../../audit/history.js';
+import { AUDIT_FORMATS, type AuditFormat, formatHistory } from '../../audit/format.js';
+import { readAuditTrail } from '../../audit/read.js';
+import { parseTimeArg } from '../../audit/time-arg.js';
+import { verifyAuditTrail } from '../../audit/verify.js';
+import { configPath, loadConfig } from '../../config/load.js';
+import type { RotatorConfig } from '../../config/schema.js';
+import { EXIT, ExitError } from '../exit.js';
 
-export function registerAudit(program: Command): void {
-  program
+export interface JobLogSource {
+  lookup: JobLogLookup;
+  close(): Promise<void>;
+}
+
+/** What the audit command needs from outside; all optional. */
+export interface AuditCommandDeps {
+  /** Opens the job logs of the configured queues (supplied by the worker's wiring). */
+  openJobLogs?: (config: RotatorConfig) => Promise<JobLogSource>;
+  now?: () => number;
+  write?: (text: string) => void;
+}
+
+interface ListOptions {
+  since?: string;
+  until?: string;
+  target?: string;
+  format: AuditFormat;
+  config?: string;
+  file?: string;
+}
+
+interface VerifyOptions {
+  config?: string;
+  file?: string;
+}
+
+export function registerAudit(program: Command, deps: AuditCommandDeps = {}): void {
+  const write = deps.write ?? ((text: string) => process.stdout.write(text));
+  const now = deps.now ?? Date.now;
+
+  const audit = program
     .command('audit')
-    .description('(not yet implemented)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new ExitError(1, 'audit: not yet implemented');
+    .description('Show the rotation history from the audit trail (and job logs where they still exist)')
+    .option('--since <time>', 'only rotations active since: ISO date/time or a duration ago (7d, 12h)')
+    .option('--until <time>', 'only rotations started until: ISO date/time or a duration ago')
+    .option('--target <id>', 'only this target')
+    .addOption(new Option('--format <format>', 'output format').choices(AUDIT_FORMATS).default('table'))
+    .option('--config <file>', 'config file (default: $ROTATOR_CONFIG or config/rotator.yaml)')
+    .option('--file <path>', 'read this audit trail instead of the configured one (no job logs)')
+    .action(async (opts: ListOptions) => {
+      const t = now();
+      const since = parseTime('--since', opts.since, t);
+      const until = parseTime('--until', opts.until, t);
+      const config = opts.file ? undefined : loadConfig(configPath(opts.config));
+      const path = opts.file ?? config!.audit.path;
+      const trail = await readTrail(path);
+      if (trail.unreadableLines.length > 0) {
+        process.stderr.write(
+          `warning: ${trail.unreadableLines.length} unreadable line(s) in ${path} (first at line ${trail.unreadableLines[0]}); run 'rotator audit verify'\n`,
+        );
+      }
+      let history = buildRotationHistory(trail.records, {
+        ...(since !== undefined ? { since } : {}),
+        ...(until !== undefined ? { until } : {}),
+        ...(opts.target !== undefined ? { targetId: opts.target } : {}),
+      });
+      if (config && deps.openJobLogs) {
+        const source = await deps.openJobLogs(config).catch((err: unknown) => {
+          process.stderr.write(`warning: job logs unavailable (${(err as Error).message})\n`);
+          return undefined;
+        });
+        if (source) {
+          try {
+            history = await withJobLogs(history, source.lookup);
+          } finally {
+            await source.close();
+          }
+        }
+      }
+      write(formatHistory(history, opts.format));
     });
+
+  audit
+    .command('verify')
+    .description('Check the audit trail is intact; exit 1 and print the first broken or missing record')
+    .option('--config <file>', 'config file (default: $ROTATOR_CONFIG or config/rotator.yaml)')
+    .option('--file <path>', 'verify this audit trail instead of the configured one')
+    .action(async (opts: VerifyOptions, cmd: Command) => {
+      // `--config` may have been parsed by the parent command.
+      const parent = cmd.parent?.opts<ListOptions>() ?? { format: 'table' };
+      const file = opts.file ?? parent.file;
+      const path = file ?? loadConfig(configPath(opts.config ?? parent.config)).audit.path;
+      let result;
+      try {
+        result = await verifyAuditTrail(path);
+      } catch (err) {
+        throw new ExitError(EXIT.failure, `audit trail ${path}: ${describeReadError(err)}`);
+      }
+      if (!result.ok) {
+        const p = result.problem;
+        throw new ExitError(
+          EXIT.failure,
+          `audit trail ${path} is BROKEN at line ${p.line} (expected seq ${p.expectedSeq}` +
+            `${p.seq !== undefined && p.seq !== p.expectedSeq ? `, found seq ${p.seq}` : ''}): ${p.kind}: ${p.message}\n` +
+            `${result.records} record(s) before it are intact`,
+        );
+      }
+      write(
+        `audit trail ${path} is intact: ${result.records} record(s), last seq ${result.lastSeq}, head ${result.lastHash}\n`,
+      );
+    });
+}
+
+function parseTime(option: string, value: string | undefined, now: number): number | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseTimeArg(option, value, now);
+  } catch (err) {
+    throw new ExitError(EXIT.usage, (err as Error).message);
+  }
+}
+
+async function readTrail(path: string) {
+  try {
+    return await readAuditTrail(path);
+  } catch (err) {
+    throw new ExitError(EXIT.failure, `audit trail ${path}: ${describeReadError(err)}`);
+  }
+}
+
+function describeReadError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'file not found';
+  if (code === 'EACCES') return 'permission denied';
+  return (err as Error).message;
 }

@@ -1,0 +1,99 @@
+import { canonicalJson, sha256Hex } from './canonical.js';
+import type { AuditEvent } from './types.js';
+
+/** One line of the JSONL trail: the event, when, its place in the chain and its hash. */
+export interface AuditRecord extends AuditEvent {
+  /** ISO time the record was appended. */
+  ts: string;
+  /** 1 for the first record, then +1 per record. */
+  seq: number;
+  /** `hash` of the previous record; AUDIT_GENESIS_HASH for the first. */
+  prevHash: string;
+  /** sha256 (hex) of the canonical JSON of this record without `hash`. */
+  hash: string;
+}
+
+/** What the first record chains from. */
+export const AUDIT_GENESIS_HASH = '0'.repeat(64);
+
+/** Scrubs secrets out of a string (e.g. replaces every live secret by value). */
+export type AuditScrubber = (text: string) => string;
+
+const STRING_FIELDS = [
+  'type',
+  'rotationId',
+  'targetId',
+  'provider',
+  'trigger',
+  'actor',
+  'step',
+  'outcome',
+  'errorKind',
+  'vendorCode',
+  'requestId',
+  'versionId',
+  'detail',
+] as const satisfies readonly (keyof AuditEvent)[];
+const NUMBER_FIELDS = [
+  'attempt',
+  'httpStatus',
+  'durationMs',
+] as const satisfies readonly (keyof AuditEvent)[];
+
+/**
+ * Copies only the known AuditEvent fields (a stray `password` member of a caller's object never
+ * reaches the file) and passes every string through the scrubber.
+ */
+export function sanitizeEvent(event: AuditEvent, scrub: AuditScrubber = (s) => s): AuditEvent {
+  const out: Record<string, unknown> = {};
+  for (const key of STRING_FIELDS) {
+    const v = event[key];
+    if (v === undefined || v === null) continue;
+    out[key] = scrub(String(v));
+  }
+  for (const key of NUMBER_FIELDS) {
+    const v = event[key];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      throw new TypeError(`audit event ${key} must be a finite number, got ${typeof v}`);
+    }
+    out[key] = v;
+  }
+  for (const key of ['type', 'rotationId', 'targetId', 'provider', 'trigger', 'actor'] as const) {
+    if (typeof out[key] !== 'string') throw new TypeError(`audit event ${key} is required`);
+  }
+  if (typeof out.attempt !== 'number') throw new TypeError('audit event attempt is required');
+  return out as unknown as AuditEvent;
+}
+
+export function hashRecord(record: Omit<AuditRecord, 'hash'>): string {
+  const { hash: _ignored, ...rest } = record as AuditRecord;
+  return sha256Hex(canonicalJson(rest));
+}
+
+export function buildRecord(event: AuditEvent, ts: string, seq: number, prevHash: string): AuditRecord {
+  const body = { ...event, ts, seq, prevHash };
+  return { ...body, hash: hashRecord(body) };
+}
+
+/** The line written to disk (keys in canonical order, so the file reads the same everywhere). */
+export function recordLine(record: AuditRecord): string {
+  return `${canonicalJson(record)}\n`;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** Checks a parsed line has the shape of a record; returns what is wrong, or undefined. */
+export function recordShapeProblem(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'not a JSON object';
+  const r = value as Record<string, unknown>;
+  if (!Number.isSafeInteger(r.seq) || (r.seq as number) < 1) return 'seq must be a positive integer';
+  if (typeof r.hash !== 'string' || !HEX64.test(r.hash)) return 'hash must be 64 hex digits';
+  if (typeof r.prevHash !== 'string' || !HEX64.test(r.prevHash)) return 'prevHash must be 64 hex digits';
+  if (typeof r.ts !== 'string' || Number.isNaN(Date.parse(r.ts))) return 'ts must be an ISO time';
+  for (const key of ['type', 'rotationId', 'targetId', 'provider', 'trigger', 'actor'] as const) {
+    if (typeof r[key] !== 'string') return `${key} must be a string`;
+  }
+  if (typeof r.attempt !== 'number') return 'attempt must be a number';
+  return undefined;
+}

@@ -1,0 +1,129 @@
+import { createReadStream } from 'node:fs';
+import { AUDIT_GENESIS_HASH, type AuditRecord, hashRecord, recordShapeProblem } from './record.js';
+
+export type AuditProblemKind =
+  'bad-json' | 'bad-record' | 'hash-mismatch' | 'broken-chain' | 'seq-gap' | 'seq-reorder' | 'torn-tail';
+
+/** The first thing wrong with a trail. */
+export interface AuditProblem {
+  /** 1-based line number in the file. */
+  line: number;
+  /** The seq this line should have had. */
+  expectedSeq: number;
+  /** The seq the line carries, when it could be read. */
+  seq?: number;
+  kind: AuditProblemKind;
+  message: string;
+}
+
+export type AuditVerifyResult =
+  | { ok: true; records: number; lastSeq: number; lastHash: string }
+  | { ok: false; /** Records intact before the problem. */ records: number; problem: AuditProblem };
+
+interface Line {
+  no: number;
+  text: string;
+  /** False for a last line without its newline. */
+  terminated: boolean;
+}
+
+async function* lines(path: string): AsyncGenerator<Line> {
+  // readline drops the information whether the last line had a newline; track bytes instead.
+  const stream = createReadStream(path, { encoding: 'utf8' });
+  let buffered = '';
+  let no = 0;
+  for await (const chunk of stream as AsyncIterable<string>) {
+    buffered += chunk;
+    let i: number;
+    while ((i = buffered.indexOf('\n')) >= 0) {
+      yield { no: ++no, text: buffered.slice(0, i), terminated: true };
+      buffered = buffered.slice(i + 1);
+    }
+  }
+  if (buffered.length > 0) yield { no: ++no, text: buffered, terminated: false };
+}
+
+/**
+ * Walks the trail and reports the first broken or missing record: unreadable line, hash that
+ * does not match the content (edited), prevHash that does not match the previous record
+ * (inserted or rewritten), or a seq out of order (a record deleted or moved).
+ */
+export async function verifyAuditTrail(path: string): Promise<AuditVerifyResult> {
+  let prevHash = AUDIT_GENESIS_HASH;
+  let expectedSeq = 1;
+  let records = 0;
+  const fail = (problem: AuditProblem): AuditVerifyResult => ({ ok: false, records, problem });
+
+  const it = lines(path);
+  for await (const { no, text, terminated } of it) {
+    let value: unknown;
+    try {
+      if (text.trim() === '') throw new Error('empty line');
+      value = JSON.parse(text);
+    } catch (err) {
+      const kind = terminated ? 'bad-json' : 'torn-tail';
+      const why =
+        kind === 'torn-tail'
+          ? 'the last line is incomplete (an append was interrupted)'
+          : `not valid JSON (${(err as Error).message})`;
+      return fail({ line: no, expectedSeq, kind, message: why });
+    }
+    const shape = recordShapeProblem(value);
+    if (shape) {
+      const seq = (value as { seq?: unknown } | null)?.seq;
+      return fail({
+        line: no,
+        expectedSeq,
+        ...(typeof seq === 'number' ? { seq } : {}),
+        kind: 'bad-record',
+        message: `not an audit record: ${shape}`,
+      });
+    }
+    const record = value as AuditRecord;
+    if (hashRecord(record) !== record.hash) {
+      return fail({
+        line: no,
+        expectedSeq,
+        seq: record.seq,
+        kind: 'hash-mismatch',
+        message: `record seq ${record.seq} was modified: its hash does not match its content`,
+      });
+    }
+    if (record.seq !== expectedSeq) {
+      const later = record.seq < expectedSeq || (await seqAppearsLater(it, expectedSeq));
+      return fail({
+        line: no,
+        expectedSeq,
+        seq: record.seq,
+        kind: later ? 'seq-reorder' : 'seq-gap',
+        message: later
+          ? `records out of order: expected seq ${expectedSeq}, found seq ${record.seq}`
+          : `record seq ${expectedSeq}${record.seq - expectedSeq > 1 ? `..${record.seq - 1}` : ''} is missing (found seq ${record.seq})`,
+      });
+    }
+    if (record.prevHash !== prevHash) {
+      return fail({
+        line: no,
+        expectedSeq,
+        seq: record.seq,
+        kind: 'broken-chain',
+        message: `record seq ${record.seq} does not chain to the record before it (prevHash mismatch)`,
+      });
+    }
+    prevHash = record.hash;
+    expectedSeq += 1;
+    records += 1;
+  }
+  return { ok: true, records, lastSeq: expectedSeq - 1, lastHash: prevHash };
+}
+
+async function seqAppearsLater(rest: AsyncGenerator<Line>, seq: number): Promise<boolean> {
+  for await (const { text } of rest) {
+    try {
+      if ((JSON.parse(text) as { seq?: unknown })?.seq === seq) return true;
+    } catch {
+      // unreadable lines cannot hold it
+    }
+  }
+  return false;
+}

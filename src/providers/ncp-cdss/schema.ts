@@ -1,0 +1,19 @@
+import { z } from 'zod';
+
+const code = z.union([z.number(), z.string()]);
+
+/** Answer of resetMGMTPassword / resetCMAKPassword: success is `code: 0, result: true`. */
+export const ncpResetResponseSchema = z.looseObject({
+  code,
+  message: z.string().nullish(),
+  result: z.unknown().optional(),
+  requestId: z.string().nullish(),
+});
+
+/** Answer of `getClusterInfoList/{serviceGroupInstanceNo}`: only the lifecycle status is used. */
+export const ncpClusterInfoSchema = z.looseObject({
+  code,
+  message: z.string().nullish(),
+  requestId: z.string().nullish(),
+  result: z.looseObject({ status: z.string() }).nullish(),
+});

@@ -1,0 +1,19 @@
+import type { ErrorKind } from '../errors.js';
+
+/** A classified failure before the provider adds its id and the operation. */
+export interface Classified {
+  kind: ErrorKind;
+  status: number;
+  vendorCode?: string;
+  vendorMessage?: string;
+  requestId?: string;
+  retryAfterMs?: number;
+}
+
+/** What a classifier sees of an answer: status, lower-cased headers, raw text, and the time. */
+export interface AnswerFacts {
+  status: number;
+  headers: Record<string, string>;
+  text: string;
+  nowMs: number;
+}

@@ -1,0 +1,72 @@
+import { ProviderError, type ProviderErrorDetails } from '../errors.js';
+import type { ProviderId } from '../ids.js';
+import type { CallOptions, ProviderDeps } from '../types.js';
+
+export interface HttpCall {
+  provider: ProviderId;
+  operation: 'reset' | 'status';
+  method: 'GET' | 'POST';
+  url: string;
+  headers: Record<string, string>;
+  /** The exact bytes that were signed. */
+  body?: Uint8Array;
+}
+
+/** A received answer, headers lower-cased. */
+export interface HttpAnswer {
+  status: number;
+  headers: Record<string, string>;
+  text: string;
+}
+
+function describeFailure(err: unknown, timedOut: boolean, timeoutMs: number, callerAborted: boolean): string {
+  if (timedOut) return `no answer within ${timeoutMs} ms`;
+  if (callerAborted) return 'aborted by the caller';
+  const cause = (err as { cause?: { code?: unknown } })?.cause;
+  const code = typeof cause?.code === 'string' ? cause.code : undefined;
+  return code ? `connection failed (${code})` : 'connection failed';
+}
+
+/**
+ * One HTTP exchange with a timeout and the caller's signal. A failure to get a complete answer is
+ * `unknown-outcome`: the request may have reached the cloud. The message says what happened on our
+ * side only; the request body (the password) is never part of it.
+ */
+export async function send(call: HttpCall, deps: ProviderDeps, opts: CallOptions = {}): Promise<HttpAnswer> {
+  opts.signal?.throwIfAborted();
+  const timeoutMs = opts.timeoutMs ?? deps.timeoutMs;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
+  try {
+    const res = await deps.fetch(call.url, {
+      method: call.method,
+      headers: call.headers,
+      body: call.body,
+      signal,
+      redirect: 'manual',
+    });
+    const text = await res.text();
+    const headers: Record<string, string> = {};
+    res.headers.forEach((value, key) => {
+      headers[key.toLowerCase()] = value;
+    });
+    return { status: res.status, headers, text };
+  } catch (err) {
+    const details: ProviderErrorDetails = {
+      kind: 'unknown-outcome',
+      provider: call.provider,
+      operation: call.operation,
+      detail: describeFailure(err, timeout.aborted, timeoutMs, opts.signal?.aborted === true),
+      cause: err,
+    };
+    throw new ProviderError(details);
+  }
+}
+
+/** Removes every occurrence of each secret from a vendor text (a remote error can echo the request). */
+export function scrub(text: string | undefined, secrets: readonly string[]): string | undefined {
+  if (text === undefined) return undefined;
+  let out = text;
+  for (const s of secrets) if (s) out = out.split(s).join('[REDACTED]');
+  return out;
+}

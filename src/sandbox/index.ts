@@ -1,0 +1,20 @@
+export { NCP_API_PREFIXES, SandboxCluster, type SandboxClusterSpec } from './cluster.js';
+export {
+  DEFAULT_SANDBOX_CLUSTERS,
+  parseSandboxClusters,
+  readSandboxClusters,
+  SandboxFileError,
+  type SandboxClustersFile,
+} from './clusters-file.js';
+export type { FaultOperation, SandboxFault } from './faults.js';
+export {
+  CSS_MAX_SKEW_MS,
+  NCP_MAX_SKEW_MS,
+  startSandbox,
+  type Sandbox,
+  type SandboxClusters,
+  type SandboxLogEntry,
+  type SandboxOperation,
+  type SandboxOptions,
+} from './server.js';
+export { sandboxTarget, type SandboxTargetOptions } from './target.js';

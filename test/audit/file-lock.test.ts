@@ -1,0 +1,94 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FileLockTimeoutError, lockPathFor, withFileLock } from '../../src/util/file-lock.js';
+
+let dir: string;
+let file: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'file-lock-'));
+  file = join(dir, 'data.jsonl');
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('withFileLock', () => {
+  it('lets one holder in at a time and removes the lock file afterwards', async () => {
+    let inside = 0;
+    let maxInside = 0;
+    const order: number[] = [];
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        withFileLock(file, async () => {
+          inside += 1;
+          maxInside = Math.max(maxInside, inside);
+          const raw = JSON.parse(await readFile(lockPathFor(file), 'utf8')) as { pid: number; host: string };
+          expect(raw).toMatchObject({ pid: process.pid, host: hostname() });
+          await delay(2);
+          order.push(i);
+          inside -= 1;
+        }),
+      ),
+    );
+    expect(maxInside).toBe(1);
+    expect(order.sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    await expect(stat(lockPathFor(file))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('releases the lock when the function throws', async () => {
+    await expect(withFileLock(file, () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(await withFileLock(file, () => 'again', { timeoutMs: 200 })).toBe('again');
+  });
+
+  it('times out with an error naming the live holder', async () => {
+    const at = new Date().toISOString();
+    await writeFile(lockPathFor(file), JSON.stringify({ pid: process.pid, host: hostname(), at }));
+    const err = await withFileLock(file, () => 'never', { timeoutMs: 150 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FileLockTimeoutError);
+    expect((err as Error).message).toBe(
+      `timed out after 150ms waiting for lock ${lockPathFor(file)} (held by pid ${process.pid} on ${hostname()} since ${at})`,
+    );
+  });
+
+  it('breaks the lock of a process that was killed while holding it', async () => {
+    const child = spawn(process.execPath, [join(import.meta.dirname, '../children/lock-holder.mjs'), file], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => (d.toString().includes('locked') ? resolve() : undefined));
+      child.on('exit', () => reject(new Error('holder exited early')));
+    });
+    const holder = JSON.parse(await readFile(lockPathFor(file), 'utf8')) as { pid: number };
+    expect(holder.pid).toBe(child.pid);
+    // While it lives, the lock holds.
+    await expect(withFileLock(file, () => 'x', { timeoutMs: 100 })).rejects.toBeInstanceOf(
+      FileLockTimeoutError,
+    );
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    expect(await withFileLock(file, () => 'taken', { timeoutMs: 2_000 })).toBe('taken');
+  });
+
+  it('waits for a lock held on another host instead of breaking it', async () => {
+    await writeFile(lockPathFor(file), JSON.stringify({ pid: 999_999_999, host: 'elsewhere', at: 'x' }));
+    await expect(withFileLock(file, () => 'x', { timeoutMs: 100 })).rejects.toThrow(
+      'held by pid 999999999 on elsewhere',
+    );
+  });
+
+  it('breaks an unreadable lock file only once it is old', async () => {
+    await writeFile(lockPathFor(file), '');
+    await expect(
+      withFileLock(file, () => 'x', { timeoutMs: 100, unreadableStaleMs: 60_000 }),
+    ).rejects.toThrow(FileLockTimeoutError);
+    const old = new Date(Date.now() - 120_000);
+    await utimes(lockPathFor(file), old, old);
+    expect(await withFileLock(file, () => 'ok', { timeoutMs: 1_000, unreadableStaleMs: 60_000 })).toBe('ok');
+  });
+});

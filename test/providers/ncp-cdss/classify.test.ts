@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import type { TargetConfig } from '../../../src/config/schema.js';
+import type { ErrorKind } from '../../../src/providers/errors.js';
+import { classifyNcpFailure, classifyNcpResetSuccess } from '../../../src/providers/ncp-cdss/classify.js';
+import { ncpBaseUrl, ncpClusterState } from '../../../src/providers/ncp-cdss/index.js';
+
+const j = (o: unknown) => JSON.stringify(o);
+const gw = (errorCode: string | number, message: string) => j({ error: { errorCode, message } });
+
+describe('NCP failure classification', () => {
+  const table: [number, string, ErrorKind, string | undefined][] = [
+    [401, gw('200', 'Authentication Failed'), 'auth', '200'],
+    [401, gw(210, 'Permission Denied'), 'auth', '210'],
+    [403, gw('210', 'Permission Denied'), 'auth', '210'],
+    [429, gw('400', 'Quota Exceeded'), 'throttled', '400'],
+    [429, gw(410, 'Throttle Limited'), 'throttled', '410'],
+    [429, gw('420', 'Rate Limited'), 'throttled', '420'],
+    [400, gw('100', 'Bad Request Exception'), 'bad-request', '100'],
+    [
+      400,
+      j({ code: 1001, message: 'Invalid kafkaManagerUserPassword: too short', stackTrace: null }),
+      'password-rejected',
+      '1001',
+    ],
+    [400, 'garbage', 'bad-response', undefined],
+    [404, gw('300', 'Not Found Exception'), 'not-found', '300'],
+    [409, j({ code: 1002, message: 'cluster is changing' }), 'busy', '1002'],
+    [412, '', 'precondition', undefined],
+    [413, gw('430', 'Request Entity Too Large'), 'bad-request', '430'],
+    [500, gw('900', 'Unexpected Error'), 'unknown-outcome', '900'],
+    [503, gw('500', 'Endpoint Error'), 'unknown-outcome', '500'],
+    [504, gw('510', 'Endpoint Timeout'), 'unknown-outcome', '510'],
+  ];
+  it.each(table)('HTTP %i %s → %s', (status, text, kind, vendorCode) => {
+    const c = classifyNcpFailure({ status, headers: {}, text, nowMs: 0 });
+    expect(c).toMatchObject({ kind, status });
+    expect(c.vendorCode).toBe(vendorCode);
+  });
+
+  it('takes Retry-After on 429', () => {
+    expect(
+      classifyNcpFailure({ status: 429, headers: { 'retry-after': '3' }, text: '', nowMs: 0 }).retryAfterMs,
+    ).toBe(3000);
+  });
+
+  it.each([
+    [j({ code: 0, message: 'SUCCESS', result: true, requestId: 'r' }), undefined],
+    [j({ code: '0', message: 'SUCCESS', result: true }), undefined],
+    [j({ code: 0, message: 'SUCCESS', result: null, requestId: 'r' }), 'bad-response'],
+    [j({ code: 0, message: 'SUCCESS', result: false }), 'bad-response'],
+    [j({ code: 1001, message: 'invalid password', result: null }), 'password-rejected'],
+    [j({ code: 5, message: 'something else', result: true }), 'bad-response'],
+    ['{"code":0,', 'bad-response'],
+    [j({ result: true }), 'bad-response'],
+  ])('200 with %s → %s', (text, kind) => {
+    expect(classifyNcpResetSuccess({ status: 200, headers: {}, text, nowMs: 0 })?.kind).toBe(kind);
+  });
+});
+
+describe('NCP lifecycle and URLs', () => {
+  it.each([
+    ['running', 'ready'],
+    ['creating', 'busy'],
+    ['changing', 'busy'],
+    ['deleting', 'failed'],
+    ['error', 'failed'],
+    ['return', 'failed'],
+  ])('%s → %s', (s, state) => {
+    expect(ncpClusterState(s).state).toBe(state);
+  });
+
+  const t = (over: Partial<TargetConfig>) =>
+    ({ provider: 'ncp-cdss', site: 'public', region: 'KR', ...over }) as TargetConfig;
+  it('builds base URLs from the site/region table or the endpoint', () => {
+    expect(ncpBaseUrl(t({}))).toBe('https://clouddatastreamingservice.apigw.ntruss.com/api/v1');
+    expect(ncpBaseUrl(t({ region: 'sgn' }))).toBe(
+      'https://clouddatastreamingservice.apigw.ntruss.com/api/sgn-v1',
+    );
+    expect(ncpBaseUrl(t({ site: 'gov', region: 'KRS' }))).toBe(
+      'https://clouddatastreamingservice.apigw.gov-ntruss.com/api/krs-v1',
+    );
+    expect(ncpBaseUrl(t({ site: 'fin', region: 'FKR' }))).toBe(
+      'https://fin-clouddatastreamingservice.apigw.fin-ntruss.com/api/v1',
+    );
+    expect(ncpBaseUrl(t({ endpoint: 'http://127.0.0.1:9/' }))).toBe('http://127.0.0.1:9/api/v1');
+    expect(ncpBaseUrl(t({ region: 'JPN', endpoint: 'http://127.0.0.1:9' }))).toBe(
+      'http://127.0.0.1:9/api/jpn-v1',
+    );
+    expect(ncpBaseUrl(t({ region: 'XX', endpoint: 'http://127.0.0.1:9/api/x-v1/' }))).toBe(
+      'http://127.0.0.1:9/api/x-v1',
+    );
+    expect(() => ncpBaseUrl(t({ region: 'XX' }))).toThrow('must be one of: KR, SGN, JPN');
+  });
+});

@@ -21,7 +21,7 @@ describe('schedules', () => {
 
   it('describes schedules for humans', () => {
     expect(describeSchedule({ cron: '0 3 1 * *', tz: 'UTC' })).toBe('cron 0 3 1 * * (UTC)');
-    expect(describeSchedule({ every: 7 * DAY })).toBe('every 1w');
+    expect(describeSchedule({ every: 7 * DAY })).toBe('every 7d');
     expect(describeSchedule({ every: 30 * DAY })).toBe('every 30d');
   });
 

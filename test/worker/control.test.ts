@@ -76,7 +76,7 @@ describe('RotationControl', () => {
     const byId = new Map((await control.statuses()).map((s) => [s.id, s]));
 
     expect(byId.get('fresh')).toMatchObject({
-      schedule: 'every 1w',
+      schedule: 'every 7d',
       lastSuccessAt: now - DAY,
       lastOutcome: 'succeeded',
       overdue: false,

@@ -21,7 +21,16 @@ export interface RateLimiterOptions {
   prefix: string;
   /** Used only to sleep between tries (time itself comes from the Redis server). */
   clock?: Clock;
+  /**
+   * Extra window, in ms, for a limit of `per` ms: grants are spaced as if the window were
+   * `per + guard`. The cloud counts calls when they ARRIVE, and network or event-loop delay between
+   * our grant and the arrival can bunch calls granted apart; the guard absorbs that jitter so the
+   * cloud never sees more than `max` in its window. Default: 10% of `per`, at least 50 ms.
+   */
+  guardMs?: (per: number) => number;
 }
+
+export const defaultGuardMs = (per: number): number => Math.max(50, Math.round(per * 0.1));
 
 /**
  * Sliding-window log in one sorted set per key, scored by the Redis server's own clock (TIME), so
@@ -67,6 +76,7 @@ function validate(key: string, limit: RateLimit): void {
 
 export function createRateLimiter(redis: Redis, options: RateLimiterOptions): RateLimiter {
   const clock = options.clock ?? systemClock;
+  const guardMs = options.guardMs ?? defaultGuardMs;
   const scripted = redis as ScriptedRedis;
   if (typeof scripted.rotatorRateLimitAcquire !== 'function') {
     redis.defineCommand('rotatorRateLimitAcquire', { numberOfKeys: 1, lua: ACQUIRE_SCRIPT });
@@ -79,7 +89,8 @@ export function createRateLimiter(redis: Redis, options: RateLimiterOptions): Ra
       const member = randomUUID();
       for (;;) {
         signal?.throwIfAborted();
-        const [granted, us] = await scripted.rotatorRateLimitAcquire(redisKey, limit.max, limit.per, member);
+        const window = limit.per + guardMs(limit.per);
+        const [granted, us] = await scripted.rotatorRateLimitAcquire(redisKey, limit.max, window, member);
         if (granted === 1) return us / 1000;
         // Wake when the oldest entry leaves the window; +1 ms so we are not a hair early.
         try {

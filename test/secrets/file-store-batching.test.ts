@@ -4,6 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFileStore } from '../../src/secrets/file/index.js';
+import {
+  emptyState,
+  promoteIn,
+  serializeState,
+  serializeStateWith,
+  stagePendingIn,
+  type StoredSecret,
+} from '../../src/secrets/file/state.js';
 import { SecretStoreError, type SecretValue } from '../../src/secrets/types.js';
 
 let dir = '';
@@ -73,5 +81,23 @@ describe('file store: group commit and read cache', () => {
     const got = await store.getPending('s/x');
     got!.value.password = 'changed';
     expect((await store.getPending('s/x'))?.value.password).toBe('Kept-value-1');
+  });
+});
+
+describe('file store: serialization with cached fragments', () => {
+  it('gives the same text as serializeState, and picks up a secret replaced by a changed copy', () => {
+    const state = emptyState();
+    for (let i = 0; i < 20; i++) {
+      const t = `token-${i}-${'x'.repeat(32)}`;
+      stagePendingIn(state, { secretId: `s/${i}`, token: t, value: value(`P-${i}-a`), now: 1000 + i });
+      if (i % 2 === 0) promoteIn(state, `s/${i}`, t);
+    }
+    const fragments = new WeakMap<StoredSecret, string>();
+    expect(serializeStateWith(state, fragments)).toBe(serializeState(state));
+    const copy = structuredClone(state.secrets.get('s/3')!);
+    state.secrets.set('s/3', copy);
+    promoteIn(state, 's/3', `token-3-${'x'.repeat(32)}`);
+    expect(serializeStateWith(state, fragments)).toBe(serializeState(state));
+    expect(JSON.parse(serializeStateWith(state, fragments))).toEqual(JSON.parse(serializeState(state)));
   });
 });

@@ -16,8 +16,9 @@ import {
   findVersion,
   parseState,
   promoteIn,
-  serializeState,
+  serializeStateWith,
   stagePendingIn,
+  type StoredSecret,
   type StoreState,
   toVersion,
 } from './state.js';
@@ -156,6 +157,8 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     reject: (err: unknown) => void;
   }
 
+  /** Serialized secrets: a commit re-serializes only the secrets it cloned and changed. */
+  const fragments = new WeakMap<StoredSecret, string>();
   let pending: Mutation[] = [];
   let flushing: Promise<void> | undefined;
 
@@ -200,7 +203,8 @@ export function createFileStore(options: FileStoreOptions): FileStore {
         }
         if (changed) {
           cache = undefined;
-          await writeFileAtomic(path, seal(key, Buffer.from(serializeState(next), 'utf8')));
+          const text = serializeStateWith(next, fragments);
+          await writeFileAtomic(path, seal(key, Buffer.from(text, 'utf8')));
           const stamp = await currentStamp();
           if (stamp !== undefined) cache = { stamp, state: next };
         }

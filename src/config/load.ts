@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
+import { systemClock } from '../core/clock.js';
+import { createProvider } from '../providers/registry.js';
+import type { Provider } from '../providers/types.js';
 import type { z } from 'zod';
 import { PROVIDER_POLICIES } from '../policy/catalog.js';
 import { narrowPolicy } from '../policy/narrow.js';
@@ -176,8 +179,24 @@ export function validateConfig(raw: unknown): ConfigResult {
   const problems = byTarget(
     dedupe([...(parsed.success ? [] : fromZod(parsed.error)), ...targetProblems(raw)]),
   );
+  if (parsed.success) problems.push(...providerProblems(parsed.data));
   if (!parsed.success || problems.length > 0) return { ok: false, problems };
   return { ok: true, config: parsed.data };
+}
+
+/** What each target's provider sees wrong with it (unknown site/region...): the provider owns its tables. */
+function providerProblems(config: RotatorConfig): ConfigProblem[] {
+  const providers = new Map<string, Provider>();
+  return config.targets.flatMap((t, i) => {
+    let provider = providers.get(t.provider);
+    if (!provider) {
+      provider = createProvider(t.provider, { fetch: globalThis.fetch, clock: systemClock, timeoutMs: 0 });
+      providers.set(t.provider, provider);
+    }
+    return provider
+      .validateTarget(t)
+      .map((p) => ({ path: formatPath(['targets', i, ...p.path]), message: p.message }));
+  });
 }
 
 /** Pure: parses YAML text and validates it. */

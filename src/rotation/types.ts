@@ -39,6 +39,7 @@ export interface StepEvent {
  * - store: the secret store failed (nothing was applied, or the pending version is kept).
  * - policy: no compliant password could be generated.
  * - aborted: the caller's signal fired (shutdown); re-run to continue.
+ * - internal: a hook (onStep, registerSecret) or an unexpected exception failed; re-run to continue.
  */
 export type RotationErrorKind =
   | ErrorKind
@@ -49,7 +50,8 @@ export type RotationErrorKind =
   | 'rejections-exhausted'
   | 'store'
   | 'policy'
-  | 'aborted';
+  | 'aborted'
+  | 'internal';
 
 /** Data-plane login check (the test step): resolves true when the password is accepted. */
 export type LoginCheck = (password: string, signal?: AbortSignal) => Promise<boolean>;

@@ -71,6 +71,7 @@ const broken: Record<string, string[]> = {
   ],
   'bad-store-type.yaml': ['store.type: type must be one of: aws-secrets-manager, file'],
   'bad-redis-url.yaml': ['redis.url: must be a redis:// or rediss:// URL'],
+  'unknown-region.yaml': ["targets[0].region: unknown region 'eu-xx'"],
   'many-problems.yaml': [
     "defaults.schedule.every: invalid duration 'soon'",
     "targets[0].policy.length: 4 is outside ncp-cdss's range 8-20",

@@ -10,6 +10,7 @@ import {
   startSecretsManagerEndpoint,
   type SecretsManagerEndpoint,
 } from '../support/secrets-manager/endpoint.js';
+import { MemoryStore } from '../support/memory-store.js';
 import { collectErrorText } from './support.js';
 
 /**
@@ -36,6 +37,21 @@ function fileHarness(): Harness {
     async teardown() {
       await store?.close();
       await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The in-memory store the rotation tests use: it must keep the same contract to be a fair stand-in. */
+function memoryHarness(): Harness {
+  let store: SecretStore | undefined;
+  return {
+    name: 'in-memory test store (test/support/memory-store.ts)',
+    async setup() {
+      store = new MemoryStore();
+    },
+    store: () => store!,
+    async teardown() {
+      await store?.close();
     },
   };
 }
@@ -87,7 +103,7 @@ function externalHarness(endpoint: string): Harness {
   };
 }
 
-const harnesses: Harness[] = [fileHarness(), endpointHarness()];
+const harnesses: Harness[] = [fileHarness(), endpointHarness(), memoryHarness()];
 const external = process.env.SECRETS_MANAGER_ENDPOINT;
 // Included only when SECRETS_MANAGER_ENDPOINT is set (LocalStack or real AWS; credentials from the SDK chain).
 if (external) harnesses.push(externalHarness(external));

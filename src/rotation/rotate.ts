@@ -1,0 +1,642 @@
+import { isProviderError } from '../providers/errors.js';
+import type { ErrorKind } from '../providers/errors.js';
+import type { ClusterStatus } from '../providers/types.js';
+import type { SecretValue, SecretVersion } from '../secrets/types.js';
+import { scrubError, scrubText } from './redact.js';
+import { RotationError } from './rotation-error.js';
+import { MAX_GENERATIONS, generationTokens } from './token.js';
+import type {
+  RotationDeps,
+  RotationErrorKind,
+  RotationRequest,
+  RotationResult,
+  RotationStep,
+  StepEvent,
+  StepOutcome,
+} from './types.js';
+
+/**
+ * How many data-plane logins the verify step tries, `pollInterval` apart, before it gives up.
+ * Clusters apply a new password asynchronously: the first login after "ready" can still see the old one.
+ */
+export const VERIFY_ATTEMPTS = 5;
+
+/** Status-poll errors that mean "ask again later", not "stop". */
+const TRANSIENT_POLL_KINDS: readonly ErrorKind[] = ['busy', 'throttled', 'unknown-outcome'];
+
+/** Reset errors after which the cloud certainly did not take the password. */
+const DEFINITE_RESET_KINDS: readonly ErrorKind[] = [
+  'busy',
+  'throttled',
+  'password-rejected',
+  'precondition',
+  'auth',
+  'not-found',
+  'bad-request',
+];
+
+/** A step's failure before it becomes a RotationError. */
+interface Failure {
+  kind: RotationErrorKind;
+  detail?: string | undefined;
+  httpStatus?: number | undefined;
+  vendorCode?: string | undefined;
+  requestId?: string | undefined;
+  retryAfterMs?: number | undefined;
+  cause?: unknown;
+}
+
+class StepFailure extends Error {
+  constructor(readonly failure: Failure) {
+    super(failure.kind);
+  }
+}
+
+/** What a step reports about itself, filled in by the step's body. */
+interface StepInfo {
+  outcome: StepOutcome;
+  detail?: string;
+  httpStatus?: number;
+  requestId?: string;
+}
+
+type Login = 'accepted' | 'refused' | 'unknown';
+
+/**
+ * Rotates the password of one target, following rotation-protocol.md:
+ * stage → ready → apply → settle → verify → promote.
+ *
+ * Re-entrant: everything a re-run needs is in the secret store, under version tokens derived from
+ * (target id, rotation id, generation). Run again with the same rotation id after an interruption
+ * at any point, it finishes the same rotation:
+ * - the version of this rotation is already AWSCURRENT → nothing to do (`alreadyDone`);
+ * - a pending version of this rotation exists → its password is reused, never replaced;
+ * - a pending version of ANOTHER rotation exists (one that stopped with an alert) → its password is
+ *   copied into this rotation's next version and rolled forward, because the cloud may hold it;
+ * - otherwise a fresh password is staged as the next generation (the previous one was rejected).
+ *
+ * A reused pending version may already be on the cluster (the previous run may have crashed after
+ * the reset). With a data-plane login configured, apply first logs in with it and skips the reset
+ * when the cluster accepts it; otherwise it resets to the same password again, which is harmless
+ * (the cloud sets the password it already has). A reused version is never dropped unless the login
+ * shows that the cluster still accepts the current password and refuses the pending one.
+ *
+ * Throws RotationError; the caller decides retry vs alert with decide().
+ */
+export async function rotate(request: RotationRequest, deps: RotationDeps): Promise<RotationResult> {
+  validateRequest(request);
+  return new RotationRun(request, deps).run();
+}
+
+class RotationRun {
+  private readonly events: StepEvent[] = [];
+  /** Every password this run handled, for scrubbing errors. */
+  private readonly secrets: string[] = [];
+  private readonly targetId: string;
+  private readonly secretId: string;
+  private versionId: string | undefined;
+  private generation: number | undefined;
+  private pending: SecretValue | undefined;
+  private current: SecretVersion | undefined;
+  /** The pending version exists in the store (staged or found, not dropped). */
+  private pendingStored = false;
+  /** The cloud may hold the pending password. */
+  private mayBeApplied = false;
+  /** The pending version was found in the store rather than created by this run. */
+  private reused = false;
+  private appliedAt: number | undefined;
+  /** The stage step has read the store: the flags above reflect it. */
+  private stateKnown = false;
+
+  constructor(
+    private readonly req: RotationRequest,
+    private readonly deps: RotationDeps,
+  ) {
+    this.targetId = req.target.config.id;
+    this.secretId = req.target.config.secret.id;
+  }
+
+  async run(): Promise<RotationResult> {
+    const done = await this.step('stage', (info) => this.stage(info));
+    if (done) return this.result(true);
+    await this.step('ready', (info) => this.ready(info));
+    const applied = await this.step('apply', (info) => this.apply(info));
+    await this.step('settle', (info) => this.settle(info, applied));
+    await this.step('verify', (info) => this.verify(info));
+    await this.step('promote', (info) => this.promote(info));
+    return this.result(false);
+  }
+
+  // --- steps -------------------------------------------------------------------------------------
+
+  /** Returns true when this rotation was already promoted. */
+  private async stage(info: StepInfo): Promise<boolean> {
+    const { store } = this.deps;
+    const { rotationId, timing } = this.req;
+    const max = timing.maxPasswordRejections;
+    const tokens = generationTokens(this.targetId, rotationId, max);
+    const own = new Map(tokens.map((t, g) => [t, g]));
+
+    const current = await this.storeCall('read the current version', () => store.getCurrent(this.secretId));
+    this.current = current;
+    const currentGen = current ? own.get(current.versionId) : undefined;
+    if (current && currentGen !== undefined) {
+      this.versionId = current.versionId;
+      this.generation = currentGen;
+      info.outcome = 'skipped';
+      info.detail = 'this rotation is already promoted';
+      return true;
+    }
+    const previous = await this.storeCall('read the previous version', () =>
+      store.getPrevious(this.secretId),
+    );
+    const previousGen = previous ? own.get(previous.versionId) : undefined;
+    if (previous && previousGen !== undefined) {
+      this.versionId = previous.versionId;
+      this.generation = previousGen;
+      info.outcome = 'skipped';
+      info.detail = 'this rotation was promoted and has since been superseded';
+      return true;
+    }
+
+    const pending = await this.storeCall('read the pending version', () => store.getPending(this.secretId));
+    this.stateKnown = true;
+    const pendingGen = pending ? own.get(pending.versionId) : undefined;
+    if (pending && pendingGen !== undefined) {
+      this.usePending(pending.versionId, pendingGen, pending.value, true);
+      info.outcome = 'reused';
+      info.detail = `reusing the pending password of generation ${pendingGen}`;
+      return false;
+    }
+
+    // Every generation of ours that exists but is neither current nor pending was rejected.
+    let next = 0;
+    for (const [g, token] of tokens.entries()) {
+      const v = await this.storeCall('read a version', () => store.getVersion(this.secretId, token));
+      if (v) next = g + 1;
+    }
+    if (pending) {
+      // Another rotation stopped with this version pending: the cloud may hold it. Keep it alive by
+      // rolling it forward under our own token (the same password), never by replacing it.
+      this.register(pending.value.password);
+      this.pendingStored = true;
+      this.mayBeApplied = true;
+      if (next >= max) this.exhausted(max);
+      const token = tokens[next]!;
+      await this.storeCall('stage the adopted pending version', () =>
+        store.stagePending(this.secretId, token, pending.value, { description: this.description() }),
+      );
+      this.usePending(token, next, pending.value, true);
+      info.outcome = 'reused';
+      info.detail = `adopted the pending version ${pending.versionId} left by another rotation`;
+      return false;
+    }
+    if (next >= max) this.exhausted(max);
+
+    let password: string;
+    try {
+      password = this.deps.generatePassword(this.req.policy);
+    } catch (err) {
+      throw new StepFailure({
+        kind: 'policy',
+        detail: 'no compliant password could be generated',
+        cause: err,
+      });
+    }
+    if (typeof password !== 'string' || password.length === 0) {
+      throw new StepFailure({ kind: 'policy', detail: 'the password generator returned no password' });
+    }
+    this.register(password);
+    const value = this.secretValue(password);
+    const token = tokens[next]!;
+    this.versionId = token;
+    this.generation = next;
+    await this.storeCall('stage the pending version', () =>
+      store.stagePending(this.secretId, token, value, { description: this.description() }),
+    );
+    this.usePending(token, next, value, false);
+    info.detail = next === 0 ? 'staged a new password' : `staged a new password (generation ${next})`;
+    return false;
+  }
+
+  private async ready(info: StepInfo): Promise<void> {
+    const { timing } = this.req;
+    // A reused version may have been applied by a crashed run: the cluster may be busy with OUR
+    // reset, so give it as long as settling would take.
+    const timeout = this.reused ? Math.max(timing.readyTimeout, timing.settleTimeout) : timing.readyTimeout;
+    const polls = await this.waitUntilReady('ready-timeout', timeout, 0, info);
+    info.detail = polls === 1 ? 'cluster ready' : `cluster ready after ${polls} polls`;
+  }
+
+  /** Returns false when the reset was skipped because the cluster already holds the password. */
+  private async apply(info: StepInfo): Promise<boolean> {
+    const password = this.pending!.password;
+    if (this.reused && this.deps.loginCheck) {
+      const login = await this.login(password);
+      if (login.result === 'accepted') {
+        this.mayBeApplied = true;
+        info.outcome = 'skipped';
+        info.detail = 'the cluster already accepts the pending password';
+        return false;
+      }
+    }
+    const before = this.mayBeApplied;
+    this.mayBeApplied = true;
+    const { provider } = this.deps;
+    try {
+      const res = await provider.reset(this.req.target, password, this.callOptions());
+      this.appliedAt = this.deps.clock.now();
+      info.httpStatus = res.status;
+      if (res.requestId !== undefined) info.requestId = res.requestId;
+      info.detail = this.reused ? 'reset accepted (same pending password again)' : 'reset accepted';
+      return true;
+    } catch (err) {
+      if (this.deps.signal?.aborted) throw err;
+      if (!isProviderError(err)) {
+        // The request may have left: treat like a timeout.
+        throw new StepFailure({
+          kind: 'unknown-outcome',
+          detail: 'the reset call failed unexpectedly',
+          cause: err,
+        });
+      }
+      if (DEFINITE_RESET_KINDS.includes(err.kind)) this.mayBeApplied = before;
+      if (err.kind === 'password-rejected') return this.rejected(err, info);
+      throw err;
+    }
+  }
+
+  /** The cloud refused the pending password. Drop it only when the cloud certainly does not hold it. */
+  private async rejected(err: Error & { kind: ErrorKind }, info: StepInfo): Promise<boolean> {
+    const fields = providerFields(err);
+    if (this.mayBeApplied) {
+      // A previous run may have set this password already. Ask the data plane, when we can.
+      const pending = this.deps.loginCheck ? await this.login(this.pending!.password) : undefined;
+      if (pending?.result === 'accepted') {
+        info.detail =
+          'the cloud refused to set the pending password again, but the cluster already accepts it';
+        return false;
+      }
+      const current =
+        pending?.result === 'refused' && this.current
+          ? await this.login(this.current.value.password)
+          : undefined;
+      if (current?.result !== 'accepted') {
+        throw new StepFailure({
+          ...fields,
+          detail: this.deps.loginCheck
+            ? 'the cloud rejected the pending password and the login could not show which password the cluster holds'
+            : 'the cloud rejected the pending password, which an earlier run may have applied',
+          cause: err,
+        });
+      }
+      // The cluster still takes the current password and refuses the pending one: it never got it.
+      this.mayBeApplied = false;
+    }
+    await this.storeCall('drop the rejected pending version', () =>
+      this.deps.store.dropPending(this.secretId, this.versionId!),
+    );
+    this.pendingStored = false;
+    throw new StepFailure({
+      ...fields,
+      detail: `the cloud rejected the password of generation ${this.generation}; dropped it, a re-run stages a new one`,
+      cause: err,
+    });
+  }
+
+  private async settle(info: StepInfo, applied: boolean): Promise<void> {
+    if (!applied) {
+      info.outcome = 'skipped';
+      info.detail = 'no reset was sent';
+      return;
+    }
+    const { timing } = this.req;
+    const elapsed = this.deps.clock.now() - (this.appliedAt ?? this.deps.clock.now());
+    const timeout = Math.max(0, timing.settleTimeout - elapsed);
+    // Let the cloud start the change before the first poll: right after the reset it may still say ready.
+    const polls = await this.waitUntilReady(
+      'settle-timeout',
+      timeout,
+      Math.min(timing.pollInterval, timeout),
+      info,
+    );
+    info.detail = `cluster settled after ${polls} ${polls === 1 ? 'poll' : 'polls'}`;
+  }
+
+  private async verify(info: StepInfo): Promise<void> {
+    if (!this.deps.loginCheck) {
+      info.outcome = 'skipped';
+      info.detail = 'no data-plane check configured';
+      return;
+    }
+    let last: { result: Login; error?: unknown } = { result: 'unknown' };
+    for (let attempt = 1; attempt <= VERIFY_ATTEMPTS; attempt++) {
+      last = await this.login(this.pending!.password);
+      if (last.result === 'accepted') {
+        info.detail = attempt === 1 ? 'login accepted' : `login accepted at attempt ${attempt}`;
+        return;
+      }
+      if (attempt < VERIFY_ATTEMPTS)
+        await this.deps.clock.sleep(this.req.timing.pollInterval, this.deps.signal);
+    }
+    throw new StepFailure({
+      kind: 'verify-failed',
+      detail:
+        last.result === 'refused'
+          ? `the data-plane login refused the new password ${VERIFY_ATTEMPTS} times`
+          : `the data-plane login failed ${VERIFY_ATTEMPTS} times`,
+      cause: last.error,
+    });
+  }
+
+  private async promote(info: StepInfo): Promise<void> {
+    await this.storeCall('promote the pending version', () =>
+      this.deps.store.promote(this.secretId, this.versionId!),
+    );
+    this.pendingStored = false;
+    info.detail = 'pending version is now current';
+  }
+
+  // --- helpers -----------------------------------------------------------------------------------
+
+  /** Polls status until ready. Returns the number of polls. */
+  private async waitUntilReady(
+    timeoutKind: 'ready-timeout' | 'settle-timeout',
+    timeoutMs: number,
+    initialDelayMs: number,
+    info: StepInfo,
+  ): Promise<number> {
+    const { clock, provider, signal } = this.deps;
+    const { pollInterval } = this.req.timing;
+    const deadline = clock.now() + timeoutMs;
+    if (initialDelayMs > 0) await clock.sleep(initialDelayMs, signal);
+    // Bounded by time, and by count in case a clock does not move.
+    const maxPolls = Math.ceil(timeoutMs / pollInterval) + 3;
+    let lastDetail = 'no answer';
+    let lastError: unknown;
+    for (let poll = 1; ; poll++) {
+      signal?.throwIfAborted();
+      let wait = pollInterval;
+      let status: ClusterStatus | undefined;
+      try {
+        status = await provider.status(this.req.target, this.callOptions());
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        if (isProviderError(err) && !TRANSIENT_POLL_KINDS.includes(err.kind)) {
+          throw new StepFailure({ ...providerFields(err), detail: 'the status call failed', cause: err });
+        }
+        lastError = err;
+        lastDetail = isProviderError(err) ? `status call: ${err.kind}` : 'status call failed';
+        if (isProviderError(err) && err.retryAfterMs !== undefined) wait = Math.max(wait, err.retryAfterMs);
+      }
+      if (status?.requestId !== undefined) info.requestId = status.requestId;
+      if (status?.state === 'ready') return poll;
+      if (status?.state === 'failed') {
+        throw new StepFailure({
+          kind: 'cluster-failed',
+          detail: `the cluster cannot take operations: ${this.clean(status.detail)}`,
+          requestId: status.requestId,
+        });
+      }
+      if (status?.state === 'busy') lastDetail = `cluster busy: ${this.clean(status.detail)}`;
+      const left = deadline - clock.now();
+      if (left <= 0 || poll >= maxPolls) {
+        throw new StepFailure({
+          kind: timeoutKind,
+          detail: `not ready after ${Math.round(timeoutMs / 1000)}s (${poll} polls; last: ${lastDetail})`,
+          cause: lastError,
+        });
+      }
+      await clock.sleep(Math.min(wait, left), signal);
+    }
+  }
+
+  private async login(password: string): Promise<{ result: Login; error?: unknown }> {
+    try {
+      const ok = await this.deps.loginCheck!(password, this.deps.signal);
+      return { result: ok ? 'accepted' : 'refused' };
+    } catch (error) {
+      if (this.deps.signal?.aborted) throw error;
+      return { result: 'unknown', error };
+    }
+  }
+
+  private async storeCall<T>(what: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (this.deps.signal?.aborted) throw err;
+      const storeKind =
+        err instanceof Error && err.name === 'SecretStoreError'
+          ? (err as { kind?: unknown }).kind
+          : undefined;
+      throw new StepFailure({
+        kind: 'store',
+        detail: `could not ${what}${typeof storeKind === 'string' ? ` (${storeKind})` : ''}`,
+        cause: err,
+      });
+    }
+  }
+
+  private usePending(versionId: string, generation: number, value: SecretValue, reused: boolean): void {
+    this.register(value.password);
+    this.versionId = versionId;
+    this.generation = generation;
+    this.pending = value;
+    this.pendingStored = true;
+    this.reused = reused;
+    // We cannot know from the store whether an earlier run sent this password: assume it did.
+    this.mayBeApplied = reused;
+  }
+
+  private exhausted(max: number): never {
+    throw new StepFailure({
+      kind: 'rejections-exhausted',
+      detail: `the cloud rejected ${max} generated passwords`,
+    });
+  }
+
+  private register(password: string): void {
+    if (!this.secrets.includes(password)) this.secrets.push(password);
+    this.deps.registerSecret?.(password);
+  }
+
+  private secretValue(password: string): SecretValue {
+    const { config } = this.req.target;
+    const value: SecretValue = {
+      username: config.secret.username ?? this.deps.provider.defaultUsername,
+      password,
+      engine: this.deps.provider.id,
+      targetId: config.id,
+      region: config.region,
+    };
+    if (config.clusterId !== undefined) value.clusterId = config.clusterId;
+    if (config.projectId !== undefined) value.projectId = config.projectId;
+    if (config.serviceGroupInstanceNo !== undefined)
+      value.serviceGroupInstanceNo = config.serviceGroupInstanceNo;
+    if (config.dataPlane?.url !== undefined) value.host = config.dataPlane.url;
+    return value;
+  }
+
+  private description(): string {
+    return `secret-rotator: ${this.deps.provider.id} password of target ${this.targetId}`;
+  }
+
+  private callOptions(): { signal?: AbortSignal; timeoutMs: number } {
+    const opts: { signal?: AbortSignal; timeoutMs: number } = { timeoutMs: this.req.timing.requestTimeout };
+    if (this.deps.signal) opts.signal = this.deps.signal;
+    return opts;
+  }
+
+  private clean(text: string): string {
+    return scrubText(text, this.secrets).slice(0, 200);
+  }
+
+  /** Runs one step, reports it through onStep, and turns any failure into a RotationError. */
+  private async step<T>(step: RotationStep, body: (info: StepInfo) => Promise<T>): Promise<T> {
+    const startedAt = this.deps.clock.now();
+    const info: StepInfo = { outcome: 'ok' };
+    let value: T;
+    try {
+      this.deps.signal?.throwIfAborted();
+      value = await body(info);
+    } catch (err) {
+      const failure = this.toFailure(err);
+      const event = this.event(step, startedAt, {
+        outcome: 'failed',
+        detail: failure.detail,
+        httpStatus: failure.httpStatus,
+        requestId: failure.requestId,
+      });
+      event.errorKind = failure.kind;
+      if (failure.vendorCode !== undefined) event.vendorCode = failure.vendorCode;
+      this.events.push(event);
+      try {
+        await this.deps.onStep?.(event);
+      } catch {
+        // The step's own failure is the one to report.
+      }
+      throw this.error(step, failure);
+    }
+    const event = this.event(step, startedAt, info);
+    this.events.push(event);
+    try {
+      await this.deps.onStep?.(event);
+      this.deps.signal?.throwIfAborted();
+    } catch (err) {
+      const failure = this.toFailure(err);
+      throw this.error(step, {
+        ...failure,
+        detail: failure.kind === 'aborted' ? failure.detail : `the step succeeded but onStep failed`,
+      });
+    }
+    return value;
+  }
+
+  private toFailure(err: unknown): Failure {
+    if (this.deps.signal?.aborted) {
+      return { kind: 'aborted', detail: 'the rotation was aborted; re-run to continue', cause: err };
+    }
+    if (err instanceof StepFailure) return err.failure;
+    if (isProviderError(err)) return { ...providerFields(err), cause: err };
+    return { kind: 'internal', detail: 'unexpected error', cause: err };
+  }
+
+  private event(
+    step: RotationStep,
+    startedAt: number,
+    info: {
+      outcome: StepOutcome;
+      detail?: string | undefined;
+      httpStatus?: number | undefined;
+      requestId?: string | undefined;
+    },
+  ): StepEvent {
+    const event: StepEvent = {
+      rotationId: this.req.rotationId,
+      targetId: this.targetId,
+      step,
+      outcome: info.outcome,
+      startedAt,
+      durationMs: this.deps.clock.now() - startedAt,
+    };
+    if (this.versionId !== undefined) event.versionId = this.versionId;
+    if (info.httpStatus !== undefined) event.httpStatus = info.httpStatus;
+    if (info.requestId !== undefined) event.requestId = info.requestId;
+    if (info.detail !== undefined) event.detail = this.clean(info.detail);
+    return event;
+  }
+
+  private error(step: RotationStep, f: Failure): RotationError {
+    return new RotationError({
+      kind: f.kind,
+      step,
+      rotationId: this.req.rotationId,
+      targetId: this.targetId,
+      steps: [...this.events],
+      versionId: this.versionId,
+      generation: this.generation,
+      pendingMayBeApplied: this.pendingStored && this.mayBeApplied,
+      storeStateKnown: this.stateKnown,
+      httpStatus: f.httpStatus,
+      vendorCode: f.vendorCode === undefined ? undefined : this.clean(f.vendorCode),
+      requestId: f.requestId,
+      retryAfterMs: f.retryAfterMs,
+      detail: f.detail === undefined ? undefined : this.clean(f.detail),
+      cause: scrubError(f.cause, this.secrets),
+    });
+  }
+
+  private result(alreadyDone: boolean): RotationResult {
+    return {
+      rotationId: this.req.rotationId,
+      targetId: this.targetId,
+      versionId: this.versionId!,
+      alreadyDone,
+      steps: [...this.events],
+    };
+  }
+}
+
+function providerFields(err: unknown): Failure {
+  if (!isProviderError(err)) return { kind: 'internal' };
+  return {
+    kind: err.kind,
+    httpStatus: err.status,
+    vendorCode: err.vendorCode,
+    requestId: err.requestId,
+    retryAfterMs: err.retryAfterMs,
+  };
+}
+
+function validateRequest(req: RotationRequest): void {
+  const problems: string[] = [];
+  const positive = (name: string, v: unknown) => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+      problems.push(`timing.${name}: must be a positive number of ms`);
+  };
+  if (typeof req.rotationId !== 'string' || req.rotationId.length === 0) {
+    problems.push('rotationId: must be a non-empty string');
+  }
+  const config = req.target?.config;
+  if (!config || typeof config.id !== 'string' || config.id.length === 0) {
+    problems.push('target.config.id: must be a non-empty string');
+  }
+  if (!config?.secret || typeof config.secret.id !== 'string' || config.secret.id.length === 0) {
+    problems.push('target.config.secret.id: must be a non-empty string');
+  }
+  const t = req.timing;
+  if (!t) {
+    problems.push('timing: required');
+  } else {
+    positive('readyTimeout', t.readyTimeout);
+    positive('settleTimeout', t.settleTimeout);
+    positive('pollInterval', t.pollInterval);
+    positive('requestTimeout', t.requestTimeout);
+    const m = t.maxPasswordRejections;
+    if (!Number.isInteger(m) || m < 1 || m > MAX_GENERATIONS) {
+      problems.push(`timing.maxPasswordRejections: must be an integer from 1 to ${MAX_GENERATIONS}`);
+    }
+  }
+  if (problems.length > 0) throw new TypeError(`invalid rotation request: ${problems.join('; ')}`);
+}

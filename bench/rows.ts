@@ -36,6 +36,17 @@ export function buildRows(
       missing(fleet, 'worker + rate limit: wall / bound', 'x', '<= 1.15');
     }
   }
+  if (want('fleet')) {
+    const pl = 'rotate() on BullMQ (bench-built)';
+    add(fleet, `${pl}: wall time`, 'ms', 'pfleet.wallMs');
+    add(fleet, `${pl}: Little bound`, 'ms', 'pfleet.boundMs');
+    add(fleet, `${pl}: wall / bound`, 'x', 'pfleet.ratio', '<= 1.15');
+    add(fleet, `${pl}: calls per rotation (sandbox log)`, 'calls', 'pfleet.callsPerRotation');
+    add(fleet, `${pl}: worker CPU per rotation`, 'ms', 'pfleet.cpuMsPerRotation');
+    add(fleet, `${pl} + rate limit: wall time`, 'ms', 'pfleetRate.wallMs');
+    add(fleet, `${pl} + rate limit: bound`, 'ms', 'pfleetRate.boundMs');
+    add(fleet, `${pl} + rate limit: wall / bound`, 'x', 'pfleetRate.ratio', '<= 1.15');
+  }
   if (want('provider')) {
     add(fleet, 'provider calls only: wall time', 'ms', 'provider.wallMs');
     add(fleet, 'provider calls only: Little bound', 'ms', 'provider.boundMs');
@@ -57,6 +68,11 @@ export function buildRows(
       missing(ov, 'worker, 0 ms latency: rotations per second', 'jobs/s');
       missing(ov, 'worker: CPU beyond bare BullMQ', 'ms', '<= 1');
     }
+    const pl = 'rotate() on BullMQ (bench-built)';
+    add(ov, `${pl}, 0 ms latency: rotations/s`, 'jobs/s', 'pipe.jobsPerSec');
+    add(ov, `${pl}: worker CPU per rotation`, 'ms', 'pipe.cpuMsPerJob');
+    add(ov, `${pl}: CPU beyond bare BullMQ`, 'ms', 'pipe.extraCpuMsPerJob', '<= 1');
+    add(ov, `${pl}: Redis CPU per rotation`, 'ms', 'pipe.redisCpuMsPerJob');
     add(ov, 'bare BullMQ no-op: jobs per second', 'jobs/s', 'bare.jobsPerSec');
     add(ov, 'bare BullMQ no-op: worker CPU per job', 'ms', 'bare.cpuMsPerJob');
     add(ov, 'bare BullMQ no-op: Redis CPU per job', 'ms', 'bare.redisCpuMsPerJob');

@@ -7,7 +7,7 @@ import { parseArgs } from './args.js';
 import { type BenchContext, repoRoot, type ScenarioResult } from './context.js';
 import { describeMachine } from './machine.js';
 import { renderReport } from './report.js';
-import { runOverheadBare } from './scenarios/overhead-bare.js';
+import { runPipeline } from './scenarios/pipeline.js';
 import { runProviderPath } from './scenarios/provider-path.js';
 import { runSchedulesBare } from './scenarios/schedules-bare.js';
 import { runStorePattern } from './scenarios/store-pattern.js';
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     const results: ScenarioResult[] = [];
     const worker = await workerAvailability(ctx);
     if (!worker.available) log(`worker scenarios skipped: ${worker.reason}`);
-    if (want('overhead')) results.push(await runOverheadBare(ctx, samples));
+    if (want('fleet') || want('overhead')) results.push(await runPipeline(ctx, samples, want));
     if (want('schedules')) results.push(await runSchedulesBare(ctx, samples));
     if (want('provider')) results.push(await runProviderPath(ctx, samples));
     if (want('store')) results.push(await runStorePattern(ctx, samples));

@@ -13,7 +13,7 @@ export interface BenchArgs {
 export const USAGE = `usage: npm run bench -- [--quick] [--runs N] [--only a,b] [--no-profile] [--no-write]
   --quick       1,000 targets instead of 10,000 (a smoke run; the table says so)
   --runs N      runs per figure (default 3; each figure is the median with min and max)
-  --only a,b    scenarios: fleet, overhead, schedules, store, provider
+  --only a,b    scenarios: fleet, overhead, schedules, store (default all four), provider
   --no-profile  skip node --cpu-prof on the children
   --no-write    print the table only, leave docs/benchmarks.md alone
 Uses REDIS_URL when set (keys under a bench-* prefix, removed afterwards), else a private redis-server.`;

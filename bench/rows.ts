@@ -43,6 +43,9 @@ export function buildRows(
     add(fleet, `${pl}: wall / bound`, 'x', 'pfleet.ratio', '<= 1.15');
     add(fleet, `${pl}: calls per rotation (sandbox log)`, 'calls', 'pfleet.callsPerRotation');
     add(fleet, `${pl}: worker CPU per rotation`, 'ms', 'pfleet.cpuMsPerRotation');
+    add(fleet, `${pl}, node:http client: wall time`, 'ms', 'pfleetHttp.wallMs');
+    add(fleet, `${pl}, node:http client: wall / bound`, 'x', 'pfleetHttp.ratio', '<= 1.15');
+    add(fleet, `${pl}, node:http client: CPU per rotation`, 'ms', 'pfleetHttp.cpuMsPerRotation');
     add(fleet, `${pl} + rate limit: wall time`, 'ms', 'pfleetRate.wallMs');
     add(fleet, `${pl} + rate limit: bound`, 'ms', 'pfleetRate.boundMs');
     add(fleet, `${pl} + rate limit: wall / bound`, 'x', 'pfleetRate.ratio', '<= 1.15');
@@ -73,6 +76,9 @@ export function buildRows(
     add(ov, `${pl}: worker CPU per rotation`, 'ms', 'pipe.cpuMsPerJob');
     add(ov, `${pl}: CPU beyond bare BullMQ`, 'ms', 'pipe.extraCpuMsPerJob', '<= 1');
     add(ov, `${pl}: Redis CPU per rotation`, 'ms', 'pipe.redisCpuMsPerJob');
+    add(ov, `${pl}, node:http client: rotations/s`, 'jobs/s', 'pipeHttp.jobsPerSec');
+    add(ov, `${pl}, node:http client: CPU per rotation`, 'ms', 'pipeHttp.cpuMsPerJob');
+    add(ov, `${pl}, node:http client: beyond bare`, 'ms', 'pipeHttp.extraCpuMsPerJob', '<= 1');
     add(ov, 'bare BullMQ no-op: jobs per second', 'jobs/s', 'bare.jobsPerSec');
     add(ov, 'bare BullMQ no-op: worker CPU per job', 'ms', 'bare.cpuMsPerJob');
     add(ov, 'bare BullMQ no-op: Redis CPU per job', 'ms', 'bare.redisCpuMsPerJob');

@@ -12,6 +12,7 @@ import type { LoginCheck, RotationRequest } from '../../src/rotation/types.js';
 import { SandboxCluster, sandboxTarget } from '../../src/sandbox/index.js';
 import { createFileStore } from '../../src/secrets/file/index.js';
 import { fleetSpecs } from '../fleet.js';
+import { nodeHttpFetch } from '../http-client.js';
 import { params, runChild, send } from './protocol.js';
 
 /**
@@ -31,6 +32,8 @@ interface Params {
   /** ms between status polls (and before the first settle poll). */
   pollIntervalMs: number;
   rateLimit?: RateLimit;
+  /** HTTP client of providers and data-plane logins (default the global fetch, as the worker uses). */
+  http?: 'fetch' | 'node-http';
 }
 
 runChild(async () => {
@@ -38,11 +41,12 @@ runChild(async () => {
   const connection = new Redis(p.redisUrl, { maxRetriesPerRequest: null });
   const limiter = p.rateLimit ? createRateLimiter(connection, { prefix: p.prefix }) : undefined;
   const store = createFileStore({ path: p.storePath, keyBytes: Buffer.from(p.storeKeyHex, 'hex') });
+  const httpFetch = p.http === 'node-http' ? nodeHttpFetch : globalThis.fetch;
   const providers = new Map<string, Provider>();
   const providerFor = (id: string): Provider => {
     let pr = providers.get(id);
     if (!pr) {
-      pr = createProvider(id, { fetch: globalThis.fetch, clock: systemClock, timeoutMs: 30_000 });
+      pr = createProvider(id, { fetch: httpFetch, clock: systemClock, timeoutMs: 30_000 });
       if (limiter && p.rateLimit) {
         const limit = p.rateLimit;
         pr = withRateLimit(pr, limiter, () => limit);
@@ -63,7 +67,7 @@ runChild(async () => {
     async (password, signal) => {
       const dp = target.config.dataPlane!;
       const auth = Buffer.from(`${dp.username ?? 'admin'}:${password}`).toString('base64');
-      const res = await fetch(dp.url, {
+      const res = await httpFetch(dp.url, {
         headers: { authorization: `Basic ${auth}` },
         signal: signal ?? null,
       });

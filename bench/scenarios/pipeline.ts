@@ -42,6 +42,7 @@ async function pipelineRun(
   latencyMs: number,
   rateLimit: RateLimit | undefined,
   execArgv: string[] = [],
+  http: 'fetch' | 'node-http' = 'fetch',
 ): Promise<PipelineRun> {
   const sandbox = await startSandbox({ latencyMs, busyMs: 0, maxLogEntries: 2_000_000 });
   for (const spec of fleetSpecs(jobs)) sandbox.clusters.add(spec);
@@ -63,6 +64,7 @@ async function pipelineRun(
         storeKeyHex,
         pollIntervalMs: POLL_INTERVAL_MS,
         rateLimit,
+        http,
       },
       prefix,
       queue: 'rotations',
@@ -95,11 +97,12 @@ export async function runPipeline(
   const n = ctx.scale.targets;
   for (let r = 0; r < ctx.runs; r++) {
     if (want('fleet')) {
-      for (const [label, limit] of [
-        ['pfleet', undefined],
-        ['pfleetRate', rateLimitFor(n)],
+      for (const [label, limit, http] of [
+        ['pfleet', undefined, 'fetch'],
+        ['pfleetHttp', undefined, 'node-http'],
+        ['pfleetRate', rateLimitFor(n), 'fetch'],
       ] as const) {
-        const run = await pipelineRun(ctx, n, LATENCY_MS, limit);
+        const run = await pipelineRun(ctx, n, LATENCY_MS, limit, [], http);
         samples.add(`${label}.wallMs`, run.wallMs);
         samples.add(`${label}.boundMs`, run.bound.boundMs);
         samples.add(`${label}.ratio`, run.wallMs / run.bound.boundMs);
@@ -116,6 +119,11 @@ export async function runPipeline(
       const jobs = ctx.scale.overheadJobs;
       const bare = await bareRun(ctx, jobs);
       const pipe = await pipelineRun(ctx, jobs, 0, undefined);
+      const pipeHttp = await pipelineRun(ctx, jobs, 0, undefined, [], 'node-http');
+      samples.add('pipeHttp.jobsPerSec', (jobs / pipeHttp.wallMs) * 1000);
+      samples.add('pipeHttp.cpuMsPerJob', pipeHttp.workerCpuMs / jobs);
+      samples.add('pipeHttp.extraCpuMsPerJob', (pipeHttp.workerCpuMs - bare.workerCpuMs) / jobs);
+      out.peakRss.push({ label: 'rotate() pipeline child, node:http client', bytes: pipeHttp.peakRss });
       samples.add('bare.jobsPerSec', (jobs / bare.wallMs) * 1000);
       samples.add('bare.cpuMsPerJob', bare.workerCpuMs / jobs);
       samples.add('bare.redisCpuMsPerJob', bare.redisCpuMs / jobs);
@@ -128,7 +136,8 @@ export async function runPipeline(
       ctx.log(
         `overhead run ${r + 1}: bare ${((jobs / bare.wallMs) * 1000).toFixed(0)} jobs/s ` +
           `${(bare.workerCpuMs / jobs).toFixed(3)} ms CPU; pipeline ${((jobs / pipe.wallMs) * 1000).toFixed(0)} ` +
-          `jobs/s ${(pipe.workerCpuMs / jobs).toFixed(3)} ms CPU`,
+          `jobs/s ${(pipe.workerCpuMs / jobs).toFixed(3)} ms CPU; node:http client ` +
+          `${((jobs / pipeHttp.wallMs) * 1000).toFixed(0)} jobs/s ${(pipeHttp.workerCpuMs / jobs).toFixed(3)} ms CPU`,
       );
     }
   }

@@ -100,6 +100,8 @@ export function createFileStore(options: FileStoreOptions): FileStore {
    * a read then costs one stat instead of read + decrypt + parse of the whole store.
    */
   let cache: { stamp: string; state: StoreState } | undefined;
+  /** The state being written by this process, under the lock (readers may see the file renamed early). */
+  let writing: StoreState | undefined;
 
   const stampOf = (st: BigIntStats) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 
@@ -141,6 +143,11 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     const stamp = await currentStamp();
     if (stamp === undefined) return emptyState();
     if (cache?.stamp === stamp) return cache.state;
+    if (writing) {
+      // We hold the lock and are replacing the file: a new identity can only be our write.
+      cache = { stamp, state: writing };
+      return writing;
+    }
     const read = await readWithStamp();
     if (!read) return emptyState();
     const state = decode(key ?? (await existingKey()), read.bytes);
@@ -202,11 +209,18 @@ export function createFileStore(options: FileStoreOptions): FileStore {
           }
         }
         if (changed) {
-          cache = undefined;
           const text = serializeStateWith(next, fragments);
-          await writeFileAtomic(path, seal(key, Buffer.from(text, 'utf8')));
+          writing = next;
+          try {
+            await writeFileAtomic(path, seal(key, Buffer.from(text, 'utf8')));
+          } catch (err) {
+            cache = undefined;
+            throw err;
+          } finally {
+            writing = undefined;
+          }
           const stamp = await currentStamp();
-          if (stamp !== undefined) cache = { stamp, state: next };
+          cache = stamp === undefined ? undefined : { stamp, state: next };
         }
       } finally {
         await lock.release();

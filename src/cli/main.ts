@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, formatProblems } from '../config/load.js';
+import { openJobLogSource } from '../queue/job-logs.js';
 import { registerAudit } from './commands/audit.js';
 import { registerCheckConfig } from './commands/check-config.js';
 import { registerDemo } from './commands/demo.js';
@@ -19,7 +20,7 @@ export function buildProgram(): Command {
     registerWorker,
     registerRotate,
     registerStatus,
-    registerAudit,
+    (p: Command) => registerAudit(p, { openJobLogs: openJobLogSource }),
     registerSandbox,
     registerDemo,
   ]) {

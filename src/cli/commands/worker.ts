@@ -1,12 +1,71 @@
 import type { Command } from 'commander';
-import { ExitError } from '../exit.js';
+import { configPath, loadConfig } from '../../config/load.js';
+import { resolveRef } from '../../config/refs.js';
+import { startHttpServer } from '../../http/server.js';
+import { createRedisConnection } from '../../queue/connection.js';
+import { buildComponents } from '../../worker/components.js';
+import { startWorkerRuntime } from '../../worker/runtime.js';
 
 export function registerWorker(program: Command): void {
   program
     .command('worker')
-    .description('(not yet implemented)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new ExitError(1, 'worker: not yet implemented');
+    .description(
+      'Run the worker: job schedulers, rotations, retries, alerts (and the HTTP server when configured)',
+    )
+    .option('-c, --config <file>', 'config file (default: $ROTATOR_CONFIG or config/rotator.yaml)')
+    .action(async (opts: { config?: string }) => {
+      const config = loadConfig(configPath(opts.config));
+      const redis = createRedisConnection(config.redis.url, 'rotator-worker');
+      const components = await buildComponents({ config, redis });
+      const { logger } = components;
+      const runtime = await startWorkerRuntime({ config, components, connection: redis });
+      components.attach(runtime.control, [runtime.queues.rotations, runtime.queues.triggers]);
+      let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
+      if (config.http) {
+        const token = components.registry.add(resolveRef(config.http.token));
+        http = await startHttpServer({
+          host: config.http.host,
+          port: config.http.port,
+          token,
+          control: runtime.control,
+          ready: { redis: async () => void (await redis.ping()), store: () => components.store.ping() },
+          registry: components.metrics.registry,
+          queues: [runtime.queues.rotations, runtime.queues.triggers],
+          logger,
+          scrub: (s) => components.registry.scrub(s),
+        });
+        logger.info({ url: http.url }, 'http server listening');
+      }
+      logger.info(
+        {
+          targets: components.targets.size,
+          concurrency: config.worker.concurrency,
+          prefix: config.redis.prefix,
+        },
+        'worker started',
+      );
+      await new Promise<void>((resolve) => {
+        let stopping = false;
+        const stop = (signal: NodeJS.Signals) => {
+          if (stopping) {
+            logger.warn({ signal }, 'second signal: exiting now');
+            process.exit(1);
+          }
+          stopping = true;
+          logger.info(
+            { signal, timeoutMs: config.worker.shutdownTimeout },
+            'stopping: no new jobs; finishing active rotations',
+          );
+          void (async () => {
+            await http?.close().catch(() => undefined);
+            await runtime.close(config.worker.shutdownTimeout);
+            await redis.quit().catch(() => redis.disconnect());
+            logger.info({}, 'worker stopped');
+            resolve();
+          })();
+        };
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
     });
 }

@@ -1,0 +1,108 @@
+import type { TargetConfig } from '../src/config/schema.js';
+import type { RotationErrorKind, RotationStep } from '../src/rotation/types.js';
+import type { Alert } from '../src/worker/types.js';
+import type { RotateJobData } from './definitions.js';
+
+export type StopReason = Alert['reason'];
+
+/** The plain fields of a RotationError that alerts carry. */
+export interface RotationFailureFacts {
+  kind: RotationErrorKind;
+  step: RotationStep;
+  rotationId: string;
+  pendingMayBeApplied: boolean;
+  httpStatus?: number | undefined;
+  vendorCode?: string | undefined;
+  requestId?: string | undefined;
+  versionId?: string | undefined;
+  detail?: string | undefined;
+}
+
+const SEVERITY: Record<StopReason, Alert['severity']> = {
+  'final-failure': 'critical',
+  precondition: 'critical',
+  'busy-budget-spent': 'warning',
+  auth: 'critical',
+  'rejections-exhausted': 'critical',
+  'pending-may-be-applied': 'critical',
+  overdue: 'warning',
+  'not-found': 'critical',
+  'bad-request': 'critical',
+  'cluster-failed': 'critical',
+};
+
+const SUMMARY: Record<StopReason, string> = {
+  'final-failure': 'rotation failed after its retries',
+  precondition: 'the cloud refused the reset with 412 (precondition failed)',
+  'busy-budget-spent': 'the cluster stayed busy longer than the busy budget',
+  auth: 'the cloud refused the credentials (401/403)',
+  'rejections-exhausted': 'the cloud rejected every freshly generated password',
+  'pending-may-be-applied': 'a pending secret version is left that the cloud may already hold',
+  overdue: 'the last successful rotation is older than the schedule allows',
+  'not-found': 'the cloud says the cluster does not exist',
+  'bad-request': 'the cloud refused the request as malformed',
+  'cluster-failed': 'the cluster is in a state where it cannot take operations',
+};
+
+/** The alert reason of a rotation that stops for good with this error kind. */
+export function stopReason(error: RotationFailureFacts, why: string): StopReason {
+  switch (error.kind) {
+    case 'precondition':
+    case 'auth':
+    case 'not-found':
+    case 'bad-request':
+    case 'cluster-failed':
+    case 'rejections-exhausted':
+      return error.kind;
+    case 'busy':
+    case 'throttled':
+      return /busy budget/.test(why) ? 'busy-budget-spent' : 'final-failure';
+    default:
+      return 'final-failure';
+  }
+}
+
+/**
+ * The alerts of a failed run: `reason`, plus "a pending version is left that the cloud may hold"
+ * when the error says so.
+ */
+export function buildAlerts(
+  error: RotationFailureFacts,
+  reason: StopReason,
+  why: string,
+  target: TargetConfig,
+  data: RotateJobData,
+  now: number,
+): Alert[] {
+  const details: Alert['details'] = {
+    kind: error.kind,
+    step: error.step,
+    attempts: data.attempt,
+    httpStatus: error.httpStatus,
+    vendorCode: error.vendorCode,
+    requestId: error.requestId,
+    versionId: error.versionId,
+    secretId: target.secret.id,
+    detail: error.detail,
+    trigger: data.trigger,
+    actor: data.actor,
+  };
+  const make = (r: StopReason): Alert => ({
+    key: `${target.id}:${r}`,
+    severity: SEVERITY[r],
+    reason: r,
+    targetId: target.id,
+    provider: target.provider,
+    rotationId: error.rotationId,
+    summary: `${target.id}: ${SUMMARY[r]} (${why})`,
+    details,
+    at: now,
+  });
+  const alerts = [make(reason)];
+  if (error.pendingMayBeApplied && reason !== 'pending-may-be-applied') {
+    alerts.push(make('pending-may-be-applied'));
+  }
+  return alerts;
+}
+
+export { SEVERITY as ALERT_SEVERITY, SUMMARY as ALERT_SUMMARY };

@@ -1,0 +1,279 @@
+import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import type { AuditEvent, AuditSink } from '../src/audit/types.js';
+import type { RetryConfig, RotationTiming, TargetConfig } from '../src/config/schema.js';
+import type { Clock } from '../src/core/clock.js';
+import type { PasswordPolicy } from '../src/policy/types.js';
+import type { Provider, ProviderTarget } from '../src/providers/types.js';
+import type { TargetStateStore } from '../src/queue/target-state.js';
+import { isRotationError, RotationError } from '../src/rotation/rotation-error.js';
+import type {
+  LoginCheck,
+  RotationDeps,
+  RotationErrorKind,
+  RotationRequest,
+  RotationResult,
+  StepEvent,
+} from '../src/rotation/types.js';
+import type { SecretStore } from '../src/secrets/types.js';
+import type { Alert } from '../src/worker/types.js';
+import type { RotateJobData, RotateJobResult } from './definitions.js';
+import { buildAlerts } from './alerts.js';
+import { nextStep } from './retry.js';
+
+/** Everything about one target that does not change between jobs: prepared once at start. */
+export interface PreparedTarget {
+  config: TargetConfig;
+  providerTarget: ProviderTarget;
+  /** Already wrapped with the per-account rate limit. */
+  provider: Provider;
+  policy: PasswordPolicy;
+  timing: RotationTiming;
+  retry: RetryConfig;
+  loginCheck?: LoginCheck;
+}
+
+/** The logger methods the worker uses (pino's Logger has them). */
+export interface WorkerLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface RotateTargetContext {
+  targets: ReadonlyMap<string, PreparedTarget>;
+  store: SecretStore;
+  clock: Clock;
+  rotate: (request: RotationRequest, deps: RotationDeps) => Promise<RotationResult>;
+  /** A draw in [0, 1) for the backoff's full jitter. */
+  random: () => number;
+  generatePassword: (policy: PasswordPolicy) => string;
+  registerSecret: (value: string) => void;
+  audit: AuditSink;
+  /** Sends an alert; never throws (a failing sink is the alerter's business). */
+  alert: (alert: Alert) => Promise<void>;
+  state: TargetStateStore;
+  logger: WorkerLogger;
+  /** Fires when the worker shuts down: the rotation stops at the next safe point. */
+  shutdownSignal: AbortSignal;
+  /** Removes live secrets from text that did not come from the rotation core (unexpected errors). */
+  scrub?: (text: string) => string;
+  /** Test hook: awaited after each step's job log and audit record (crash tests kill the process here). */
+  afterStep?: (event: StepEvent) => Promise<void> | void;
+}
+
+/** The longest one run of a rotation may take before it is aborted and retried. */
+export function rotationTimeoutMs(timing: RotationTiming): number {
+  return timing.readyTimeout + timing.settleTimeout + 6 * timing.requestTimeout;
+}
+
+function stepLine(e: StepEvent): string {
+  const parts = [`${e.step} ${e.outcome}`];
+  if (e.httpStatus !== undefined) parts.push(`http=${e.httpStatus}`);
+  if (e.vendorCode) parts.push(`code=${e.vendorCode}`);
+  if (e.requestId) parts.push(`request=${e.requestId}`);
+  if (e.versionId) parts.push(`version=${e.versionId}`);
+  if (e.errorKind) parts.push(`error=${e.errorKind}`);
+  parts.push(`${e.durationMs}ms`);
+  if (e.detail) parts.push(`(${e.detail})`);
+  return parts.join(' ');
+}
+
+/**
+ * The processor of the rotations queue. One run calls the re-entrant rotation core once; on
+ * failure the decision helper says retry (the job is moved back to delayed with its counters, same
+ * job id, so the same rotation id and pending password) or stop (UnrecoverableError, plus alerts).
+ *
+ * Why moveToDelayed + DelayedError rather than BullMQ's `attempts` with a custom backoff strategy:
+ * our retry budget is not one counter. Busy answers spend a time budget, rejected passwords a count
+ * of their own, other transient failures the target's `retry.attempts`; Retry-After sets the delay.
+ * The processor keeps these counters in the job data (ids and numbers only) and decides itself.
+ * The job keeps its id and its deduplication key while delayed, so no second rotation of the target
+ * can be enqueued meanwhile.
+ */
+export function createRotateTargetProcessor(ctx: RotateTargetContext) {
+  return async function processRotateTarget(
+    job: Job<RotateJobData, RotateJobResult>,
+    token?: string,
+  ): Promise<RotateJobResult> {
+    const rotationId = job.id;
+    if (!rotationId) throw new UnrecoverableError('rotation job without an id');
+    const target = ctx.targets.get(job.data.targetId);
+    if (!target) {
+      ctx.logger.warn({ targetId: job.data.targetId, rotationId }, 'rotation of a target not in the config');
+      throw new UnrecoverableError(`target ${job.data.targetId} is not in this worker's config`);
+    }
+    const data: RotateJobData = { ...job.data, attempt: job.data.attempt + 1 };
+    await job.updateData(data);
+    const base = {
+      rotationId,
+      targetId: target.config.id,
+      provider: target.config.provider,
+      trigger: data.trigger,
+      actor: data.actor,
+      attempt: data.attempt,
+    } satisfies Partial<AuditEvent>;
+    await ctx.state.recordRunning(target.config.id, rotationId);
+    await ctx.audit.append({ ...base, type: 'rotation-started' });
+    await job.log(`attempt ${data.attempt} started (trigger ${data.trigger} by ${data.actor})`);
+
+    const timeout = AbortSignal.timeout(rotationTimeoutMs(target.timing));
+    const signal = AbortSignal.any([ctx.shutdownSignal, timeout]);
+    const deps: RotationDeps = {
+      provider: target.provider,
+      store: ctx.store,
+      clock: ctx.clock,
+      generatePassword: ctx.generatePassword,
+      registerSecret: ctx.registerSecret,
+      signal,
+      onStep: async (event) => {
+        await job.log(stepLine(event));
+        await ctx.audit.append({
+          ...base,
+          type: 'step',
+          step: event.step,
+          outcome: event.outcome,
+          errorKind: event.errorKind,
+          httpStatus: event.httpStatus,
+          vendorCode: event.vendorCode,
+          requestId: event.requestId,
+          versionId: event.versionId,
+          durationMs: event.durationMs,
+          detail: event.detail,
+        });
+        await ctx.afterStep?.(event);
+      },
+      ...(target.loginCheck ? { loginCheck: target.loginCheck } : {}),
+    };
+    const startedAt = ctx.clock.now();
+    try {
+      const result = await ctx.rotate(
+        { target: target.providerTarget, rotationId, policy: target.policy, timing: target.timing },
+        deps,
+      );
+      const now = ctx.clock.now();
+      await ctx.state.recordSuccess(target.config.id, rotationId, result.versionId, now);
+      await ctx.audit.append({
+        ...base,
+        type: 'rotation-succeeded',
+        outcome: 'succeeded',
+        versionId: result.versionId,
+        durationMs: now - startedAt,
+        ...(result.alreadyDone ? { detail: 'already promoted' } : {}),
+      });
+      await job.log(`succeeded: version ${result.versionId} is current`);
+      ctx.logger.info(
+        { targetId: target.config.id, rotationId, versionId: result.versionId, attempt: data.attempt },
+        'rotation succeeded',
+      );
+      return {
+        targetId: target.config.id,
+        versionId: result.versionId,
+        alreadyDone: result.alreadyDone,
+        attempts: data.attempt,
+      };
+    } catch (err) {
+      const error = asRotationError(
+        err,
+        target,
+        rotationId,
+        timeout,
+        ctx.shutdownSignal,
+        ctx.scrub ?? ((t) => t),
+      );
+      const now = ctx.clock.now();
+      if (error.kind === 'aborted' && ctx.shutdownSignal.aborted) {
+        // Shutdown: hand the rotation back at once (another worker, or this one after restart,
+        // continues it); not a failure, no counter spent.
+        await job.log(`interrupted by shutdown at ${error.step}; continues on the next run`);
+        await job.moveToDelayed(now, token);
+        throw new DelayedError();
+      }
+      const step = nextStep({ error, data, retry: target.retry, timing: target.timing, random: ctx.random });
+      const common = {
+        ...base,
+        step: error.step,
+        errorKind: error.kind,
+        httpStatus: error.httpStatus,
+        vendorCode: error.vendorCode,
+        requestId: error.requestId,
+        versionId: error.versionId,
+        durationMs: now - startedAt,
+        detail: error.detail,
+      } satisfies Partial<AuditEvent>;
+      const sendAlerts = async (reason: Parameters<typeof buildAlerts>[1]) => {
+        for (const alert of buildAlerts(error, reason, step.reason, target.config, data, now)) {
+          await ctx.audit.append({ ...common, type: 'alert', detail: `${alert.reason}: ${alert.summary}` });
+          await ctx.alert(alert);
+        }
+      };
+      if (step.action === 'retry') {
+        await job.updateData({ ...data, ...step.counters });
+        await ctx.state.recordFailure(target.config.id, rotationId, error.kind, now, true);
+        await ctx.audit.append({ ...common, type: 'rotation-retrying', outcome: 'retrying' });
+        if (step.alert) await sendAlerts(step.alert);
+        await job.log(`${error.message}; retry in ${step.delayMs}ms (${step.reason})`);
+        ctx.logger.warn(
+          {
+            targetId: target.config.id,
+            rotationId,
+            kind: error.kind,
+            delayMs: step.delayMs,
+            attempt: data.attempt,
+          },
+          'rotation will be retried',
+        );
+        await job.moveToDelayed(now + step.delayMs, token);
+        throw new DelayedError();
+      }
+      await job.updateData({ ...data, failures: data.failures + 1 });
+      await ctx.state.recordFailure(target.config.id, rotationId, error.kind, now, false);
+      await ctx.audit.append({ ...common, type: 'rotation-failed', outcome: 'failed' });
+      await sendAlerts(step.alert);
+      await job.log(`failed: ${error.message} (${step.reason})`);
+      ctx.logger.error(
+        {
+          targetId: target.config.id,
+          rotationId,
+          kind: error.kind,
+          attempt: data.attempt,
+          reason: step.reason,
+        },
+        'rotation failed',
+      );
+      throw new UnrecoverableError(error.message);
+    }
+  };
+}
+
+/** Anything rotate() throws that is not a RotationError (a bug, a Redis hiccup in a hook) or a timeout. */
+function asRotationError(
+  err: unknown,
+  target: PreparedTarget,
+  rotationId: string,
+  timeout: AbortSignal,
+  shutdown: AbortSignal,
+  scrub: (text: string) => string,
+): RotationError {
+  if (isRotationError(err)) {
+    if (err.kind === 'aborted' && timeout.aborted && !shutdown.aborted) {
+      return new RotationError({
+        ...err.toJSON(),
+        kind: 'unknown-outcome',
+        detail: 'the rotation took longer than its timeout',
+        cause: undefined,
+      });
+    }
+    return err;
+  }
+  const kind: RotationErrorKind = 'internal';
+  return new RotationError({
+    kind,
+    step: 'stage',
+    rotationId,
+    targetId: target.config.id,
+    steps: [],
+    pendingMayBeApplied: false,
+    storeStateKnown: false,
+    detail: scrub(err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 300) : 'unexpected error'),
+  });
+}

@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { QUEUE_NAMES, type RotateJobData, type RotateJobResult } from '../../jobs/definitions.js';
+import { createRotateTargetProcessor, type RotateTargetContext } from '../../jobs/rotate-target.js';
+import { createTriggerProcessor } from '../../jobs/trigger.js';
+import { runWatchdog } from '../../jobs/watchdog.js';
+import type { RotatorConfig } from '../config/schema.js';
+import { createRedisConnection } from '../queue/connection.js';
+import { enqueueRotation } from '../queue/enqueue.js';
+import { openQueues, rotatorKey, type RotatorQueues } from '../queue/queues.js';
+import { desiredSchedulers, type ReconcileResult, reconcileSchedulers } from '../queue/reconcile.js';
+import { TargetStateStore } from '../queue/target-state.js';
+import { createRotationControl } from './control.js';
+import type { RotateRequest, RotationControl } from './types.js';
+
+/** The domain parts the worker runs (built from the config by components.ts, or by a test). */
+export type WorkerComponents = Omit<RotateTargetContext, 'state' | 'shutdownSignal' | 'afterStep'> & {
+  close(): Promise<void>;
+};
+
+export interface WorkerRuntimeOptions {
+  config: RotatorConfig;
+  components: WorkerComponents;
+  /** Reconcile job schedulers at start (default true). */
+  schedule?: boolean;
+  /** Process jobs (default true); false gives a control-only runtime (CLI, API). */
+  process?: boolean;
+  /** BullMQ lock of a running job; a killed worker's job is picked up after about this long. */
+  lockDuration?: number;
+  stalledInterval?: number;
+  /** How often a job may stall (its worker died) before BullMQ fails it (default 10: runs are re-entrant). */
+  maxStalledCount?: number;
+  /** Test hook, see RotateTargetContext.afterStep. */
+  afterStep?: RotateTargetContext['afterStep'];
+  /** Use this connection instead of opening one (not closed by the runtime). */
+  connection?: Redis;
+}
+
+export interface WorkerRuntime {
+  readonly queues: RotatorQueues;
+  readonly state: TargetStateStore;
+  readonly control: RotationControl;
+  /** What the start-up reconcile did (undefined when schedule: false). */
+  readonly reconciled: ReconcileResult | undefined;
+  /** Re-runs the reconcile (and, when Redis lost its data, the pending-version roll-forward). */
+  recover(): Promise<void>;
+  /**
+   * Stops taking jobs, lets active rotations finish within `timeoutMs`, then interrupts the rest at
+   * their next safe point (they continue on another worker or after restart), and closes everything.
+   */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise<WorkerRuntime> {
+  const { config, components } = options;
+  const logger = components.logger;
+  const connection = options.connection ?? createRedisConnection(config.redis.url, 'rotator-worker');
+  const ownsConnection = !options.connection;
+  connection.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
+  const queues = openQueues(connection, config.redis.prefix);
+  const state = new TargetStateStore(connection, config.redis.prefix);
+  const keep = { keepCompleted: config.jobs.keepCompleted, keepFailed: config.jobs.keepFailed };
+  const byId = new Map(config.targets.map((t) => [t.id, t]));
+  const enabledIds = config.targets.filter((t) => t.enabled).map((t) => t.id);
+  const shutdown = new AbortController();
+
+  const enqueue = (r: { targetId: string; trigger: RotateRequest['trigger']; actor: string }) =>
+    enqueueRotation(queues, r, { keep });
+
+  const control = createRotationControl(config, queues, state);
+
+  // The epoch marker tells a reconnect to the same Redis from a Redis that lost its data.
+  const epochKey = rotatorKey(config.redis.prefix, 'epoch');
+  const epoch = randomUUID();
+
+  /** Roll forward: a target whose store holds a pending version gets a (deduplicated) rotation. */
+  const rollForwardPending = async () => {
+    for (const id of enabledIds) {
+      const target = byId.get(id)!;
+      const pending = await components.store.getPending(target.secret.id).catch(() => undefined);
+      if (!pending) continue;
+      const enqueued = await enqueue({ targetId: id, trigger: 'schedule', actor: 'recovery' });
+      logger.info(
+        {
+          targetId: id,
+          rotationId: enqueued.jobId,
+          versionId: pending.versionId,
+          joined: enqueued.deduplicated,
+        },
+        'pending secret version found: rotation enqueued to finish it',
+      );
+    }
+  };
+
+  let reconciled: ReconcileResult | undefined;
+  const recover = async () => {
+    // A missing marker means this Redis never saw a worker, or lost its data: only then can a
+    // rotation have vanished from the queue, so only then are pending versions rolled forward.
+    const dataLost = (await connection.set(epochKey, epoch, 'NX')) === 'OK';
+    if (options.schedule !== false) {
+      reconciled = await reconcileSchedulers(
+        queues.triggers,
+        connection,
+        config.redis.prefix,
+        desiredSchedulers(config),
+      );
+      await state.markSeen(enabledIds, Date.now());
+      logger.info(
+        {
+          added: reconciled.added.length,
+          changed: reconciled.changed.length,
+          removed: reconciled.removed.length,
+          unchanged: reconciled.unchanged,
+        },
+        'job schedulers reconciled',
+      );
+    }
+    if (dataLost && options.process !== false) await rollForwardPending();
+  };
+  await recover();
+
+  const workers: Worker[] = [];
+  if (options.process !== false) {
+    const rotateProcessor = createRotateTargetProcessor({
+      ...components,
+      state,
+      shutdownSignal: shutdown.signal,
+      ...(options.afterStep ? { afterStep: options.afterStep } : {}),
+    });
+    const bullOpts = {
+      connection,
+      prefix: config.redis.prefix,
+      lockDuration: options.lockDuration ?? 30_000,
+      stalledInterval: options.stalledInterval ?? 30_000,
+      maxStalledCount: options.maxStalledCount ?? 10,
+    };
+    const rotations = new Worker<RotateJobData, RotateJobResult>(QUEUE_NAMES.rotations, rotateProcessor, {
+      ...bullOpts,
+      concurrency: config.worker.concurrency,
+    });
+    const triggers = new Worker(
+      QUEUE_NAMES.triggers,
+      createTriggerProcessor({
+        enqueue,
+        isEnabled: (id) => byId.get(id)?.enabled === true,
+        watchdog: () =>
+          runWatchdog({ config, state, store: components.store, alert: components.alert, now: Date.now() }),
+      }),
+      { ...bullOpts, concurrency: 20 },
+    );
+    for (const w of [rotations, triggers]) {
+      w.on('error', (err) => logger.warn({ queue: w.name, err: err.message }, 'queue worker error'));
+      workers.push(w);
+    }
+    // After a reconnect, a missing epoch marker means Redis lost its data (restart without
+    // persistence): put the schedulers back and finish any rotation the store shows half done.
+    let recovering = false;
+    connection.on('ready', () => {
+      if (recovering || shutdown.signal.aborted) return;
+      recovering = true;
+      void (async () => {
+        try {
+          if ((await connection.get(epochKey)) === null) {
+            logger.warn({}, 'redis lost its data: restoring job schedulers and pending rotations');
+            await recover();
+          }
+        } catch (err) {
+          logger.error({ err: (err as Error).message }, 'recovery after a redis restart failed');
+        } finally {
+          recovering = false;
+        }
+      })();
+    });
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = (timeoutMs = config.worker.shutdownTimeout) => {
+    closing ??= (async () => {
+      const done = Promise.all(workers.map((w) => w.close()));
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        done.then(() => false),
+        new Promise<boolean>((r) => {
+          timer = setTimeout(() => r(true), timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) {
+        logger.warn(
+          { timeoutMs },
+          'shutdown timeout: interrupting active rotations at their next safe point',
+        );
+        shutdown.abort(new Error('worker shutting down'));
+        await Promise.race([done, new Promise((r) => setTimeout(r, 10_000).unref())]);
+      }
+      shutdown.abort(new Error('worker shutting down'));
+      await queues.close();
+      await components.close();
+      if (ownsConnection) await connection.quit().catch(() => connection.disconnect());
+    })();
+    return closing;
+  };
+
+  return {
+    queues,
+    state,
+    control,
+    get reconciled() {
+      return reconciled;
+    },
+    recover,
+    close,
+  };
+}

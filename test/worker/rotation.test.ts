@@ -1,0 +1,134 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { targetSchedulerId } from '../../jobs/definitions.js';
+import { waitForRotations } from '../../src/queue/wait.js';
+import { type Harness, startHarness } from './harness.js';
+import { until } from './until.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+async function login(url: string, username: string, password: string): Promise<number> {
+  const res = await fetch(url, {
+    headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` },
+  });
+  await res.body?.cancel();
+  return res.status;
+}
+
+describe('the worker', () => {
+  it('a scheduled rotation fires and completes', async () => {
+    h = await startHarness({
+      clusters: [{ key: 'sched' }, { key: 'other' }],
+      mutate: (config) => {
+        config.targets[0]!.schedule = { every: 300 };
+      },
+    });
+    const harness = h;
+    const cluster = h.clusters.get('sched')!;
+    const initial = cluster.password;
+    const state = await until('the scheduled rotation to succeed', async () => {
+      const s = (await harness.runtime.state.getMany(['sched'])).get('sched');
+      return s?.lastSuccessAt ? s : undefined;
+    });
+    expect(state.lastOutcome).toBe('succeeded');
+    const job = await h.runtime.queues.rotations.getJob(state.lastRotationId!);
+    expect(job?.data).toMatchObject({ targetId: 'sched', trigger: 'schedule', actor: 'scheduler' });
+    const current = await h.components.store.getCurrent('h/sched');
+    expect(current?.versionId).toBe(state.lastVersionId);
+    expect(cluster.password).not.toBe(initial);
+    expect(current?.value.password).toBe(cluster.password);
+    expect(await login(cluster.dataPlaneUrl, cluster.username, current!.value.password)).toBe(200);
+    // the other target's scheduler (the default monthly cron) has not fired
+    expect(h.clusters.get('other')!.resetsApplied).toBe(0);
+    const schedulers = await h.runtime.queues.triggers.getJobSchedulers();
+    expect(schedulers.map((s) => s.key).sort()).toEqual([
+      targetSchedulerId('other'),
+      targetSchedulerId('sched'),
+      'watchdog',
+    ]);
+    // the job log has one line per step, without the password
+    const { logs } = await h.runtime.queues.rotations.getJobLogs(state.lastRotationId!);
+    expect(logs.some((l) => l.startsWith('apply ok'))).toBe(true);
+    expect(logs.join('\n')).not.toContain(current!.value.password);
+  });
+
+  it('an on-demand rotation runs with its trigger and actor, and status shows it', async () => {
+    h = await startHarness({
+      clusters: [
+        { key: 'demand', provider: 'huaweicloud-css' },
+        { key: 'ncp', provider: 'ncp-cdss' },
+      ],
+    });
+    const enqueued = await h.runtime.control.rotate({ targets: 'all', trigger: 'cli', actor: 'alice' });
+    const outcomes = await waitForRotations(h.runtime.queues.rotations, enqueued, {
+      timeoutMs: 20_000,
+      pollMs: 50,
+    });
+    expect(outcomes.map((o) => o.outcome)).toEqual(['succeeded', 'succeeded']);
+    for (const key of ['demand', 'ncp']) {
+      const cluster = h.clusters.get(key)!;
+      const current = await h.components.store.getCurrent(`h/${key}`);
+      expect(current?.value.password).toBe(cluster.password);
+      expect(current?.value.username).toBe(cluster.username);
+    }
+    const statuses = await h.runtime.control.statuses();
+    expect(statuses.map((s) => [s.id, s.lastOutcome, s.overdue])).toEqual([
+      ['demand', 'succeeded', false],
+      ['ncp', 'succeeded', false],
+    ]);
+    const audit = await import('node:fs/promises').then((fs) => fs.readFile(h!.config.audit.path, 'utf8'));
+    const events = audit
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const mine = events.filter((e) => e.rotationId === enqueued[0]!.jobId);
+    expect(mine.map((e) => e.type)).toEqual([
+      'rotation-started',
+      ...mine.filter((e) => e.type === 'step').map(() => 'step'),
+      'rotation-succeeded',
+    ]);
+    expect(mine.every((e) => e.trigger === 'cli' && e.actor === 'alice')).toBe(true);
+  });
+
+  it('scheduled and on-demand triggers at once give one rotation at a time per target', async () => {
+    h = await startHarness({
+      clusters: [{ key: 'busy-target' }],
+      busyMs: 300,
+      mutate: (config) => {
+        config.targets[0]!.schedule = { every: 200 };
+      },
+    });
+    const harness = h;
+    const joined: boolean[] = [];
+    const jobIds = new Set<string>();
+    const stopAt = Date.now() + 3_000;
+    while (Date.now() < stopAt) {
+      const [r] = await harness.runtime.control.rotate({
+        targets: ['busy-target'],
+        trigger: 'api',
+        actor: 'ops',
+      });
+      joined.push(r!.deduplicated);
+      jobIds.add(r!.jobId);
+      await new Promise((res) => setTimeout(res, 40));
+    }
+    const cluster = h.clusters.get('busy-target')!;
+    // wait for the last one to finish
+    const last = [...jobIds].at(-1)!;
+    await until('the last rotation to finish', async () =>
+      ['completed', 'failed'].includes(await harness.runtime.queues.rotations.getJobState(last)),
+    );
+    expect(joined.filter(Boolean).length).toBeGreaterThan(10);
+    expect(cluster.overlaps).toBe(0);
+    expect(cluster.maxConcurrentResets).toBe(1);
+    const completed = await h.runtime.queues.rotations.getJobs(['completed']);
+    expect(completed.length).toBeGreaterThanOrEqual(2);
+    // one reset per rotation: no rotation ran twice or beside another
+    expect(cluster.resetsApplied).toBe(completed.length);
+    const current = await h.components.store.getCurrent('h/busy-target');
+    expect(current?.value.password).toBe(cluster.password);
+  });
+});

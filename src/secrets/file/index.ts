@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { type BigIntStats, promises as fs } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { SecretRef } from '../../config/schema.js';
 import { SecretStoreError, type SecretStore } from '../types.js';
@@ -16,8 +16,9 @@ import {
   findVersion,
   parseState,
   promoteIn,
-  serializeState,
+  serializeStateWith,
   stagePendingIn,
+  type StoredSecret,
   type StoreState,
   toVersion,
 } from './state.js';
@@ -55,7 +56,6 @@ export function createFileStore(options: FileStoreOptions): FileStore {
   const maxVersions = options.maxVersions ?? DEFAULT_MAX_VERSIONS;
   const configuredKey = options.keyBytes ?? (options.key ? keyFromRef(options.key, options.env) : undefined);
   let cachedKey = configuredKey;
-  let queue: Promise<unknown> = Promise.resolve();
 
   const corrupt = (reason: string, cause?: unknown) =>
     new SecretStoreError(
@@ -69,16 +69,6 @@ export function createFileStore(options: FileStoreOptions): FileStore {
       'invalid',
       `file store ${path} exists but its key file ${keyPath} is missing: restore the key file or set store.key`,
     );
-
-  async function readFileBytes(): Promise<Buffer | undefined> {
-    try {
-      return await fs.readFile(path);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return undefined;
-      throw new SecretStoreError('unavailable', `cannot read file store ${path} (${code ?? 'error'})`);
-    }
-  }
 
   async function existingKey(): Promise<Buffer> {
     if (cachedKey) return cachedKey;
@@ -104,38 +94,165 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     }
   }
 
-  async function readState(): Promise<StoreState> {
-    const bytes = await readFileBytes();
-    if (!bytes) return emptyState();
-    return decode(await existingKey(), bytes);
+  /**
+   * The last state this process read or wrote, with the identity of the file it came from. Every
+   * write replaces the file by rename (a new inode), so an unchanged stat means unchanged content:
+   * a read then costs one stat instead of read + decrypt + parse of the whole store.
+   */
+  let cache: { stamp: string; state: StoreState } | undefined;
+  /** The state being written by this process, under the lock (readers may see the file renamed early). */
+  let writing: StoreState | undefined;
+
+  const stampOf = (st: BigIntStats) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+
+  async function currentStamp(): Promise<string | undefined> {
+    try {
+      return stampOf(await fs.stat(path, { bigint: true }));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new SecretStoreError(
+        'unavailable',
+        `cannot read file store ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
+    }
   }
 
-  async function mutate<T>(fn: (state: StoreState) => { result: T; changed: boolean }): Promise<T> {
-    const run = async (): Promise<T> => {
+  /** The file's bytes and the identity of exactly those bytes (fstat of the handle that read them). */
+  async function readWithStamp(): Promise<{ bytes: Buffer; stamp: string } | undefined> {
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(path, 'r');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return undefined;
+      throw new SecretStoreError('unavailable', `cannot read file store ${path} (${code ?? 'error'})`);
+    }
+    try {
+      const stamp = stampOf(await handle.stat({ bigint: true }));
+      return { bytes: await handle.readFile(), stamp };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new SecretStoreError('unavailable', `cannot read file store ${path} (${code ?? 'error'})`);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** The committed state; `key` is given under the write lock (it may have just been created). */
+  async function loadState(key?: Buffer): Promise<StoreState> {
+    const stamp = await currentStamp();
+    if (stamp === undefined) return emptyState();
+    if (cache?.stamp === stamp) return cache.state;
+    if (writing) {
+      // We hold the lock and are replacing the file: a new identity can only be our write.
+      cache = { stamp, state: writing };
+      return writing;
+    }
+    const read = await readWithStamp();
+    if (!read) return emptyState();
+    const state = decode(key ?? (await existingKey()), read.bytes);
+    cache = { stamp: read.stamp, state };
+    return state;
+  }
+
+  const readState = () => loadState();
+
+  interface Mutation {
+    secretId: string;
+    apply: (state: StoreState) => { result: unknown; changed: boolean };
+    resolve: (value: unknown) => void;
+    reject: (err: unknown) => void;
+  }
+
+  /** Serialized secrets: a commit re-serializes only the secrets it cloned and changed. */
+  const fragments = new WeakMap<StoredSecret, string>();
+  let pending: Mutation[] = [];
+  let flushing: Promise<void> | undefined;
+
+  /**
+   * Group commit: the mutations queued while a write is in progress go into the next one, under
+   * one lock, one read and one write. Each is applied to a copy of the committed state in which
+   * the secrets it touches are cloned, so readers see only what is on disk, and a mutation that
+   * fails (conflict, not found: they check before they change anything) fails alone.
+   */
+  async function commit(batch: Mutation[]): Promise<void> {
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    try {
       await fs.mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch(() => undefined);
       const lock = await acquireLock(lockPath, { timeoutMs: options.lockTimeoutMs });
       try {
         await removeStaleTemps(path, tempPrefix(path), isProcessAlive);
         await removeStaleTemps(lockPath, `${basename(lockPath)}.`, isProcessAlive);
-        const bytes = await readFileBytes();
+        const exists = (await currentStamp()) !== undefined;
         let key = cachedKey ?? (await readKeyFile(keyPath));
         if (!key) {
-          if (bytes) throw missingKey();
+          if (exists) throw missingKey();
           key = await createKeyFile(keyPath);
         }
         cachedKey = key;
-        const state = bytes ? decode(key, bytes) : emptyState();
-        const { result, changed } = fn(state);
-        if (changed) await writeFileAtomic(path, seal(key, Buffer.from(serializeState(state), 'utf8')));
-        return result;
+        const committed = await loadState(key);
+        const next: StoreState = { secrets: new Map(committed.secrets) };
+        const cloned = new Set<string>();
+        let changed = false;
+        for (const m of batch) {
+          if (!cloned.has(m.secretId)) {
+            const secret = next.secrets.get(m.secretId);
+            if (secret) next.secrets.set(m.secretId, structuredClone(secret));
+            cloned.add(m.secretId);
+          }
+          try {
+            const r = m.apply(next);
+            changed ||= r.changed;
+            outcomes.push({ ok: true, value: r.result });
+          } catch (error) {
+            outcomes.push({ ok: false, error });
+          }
+        }
+        if (changed) {
+          const text = serializeStateWith(next, fragments);
+          writing = next;
+          try {
+            await writeFileAtomic(path, seal(key, Buffer.from(text, 'utf8')));
+          } catch (err) {
+            cache = undefined;
+            throw err;
+          } finally {
+            writing = undefined;
+          }
+          const stamp = await currentStamp();
+          cache = stamp === undefined ? undefined : { stamp, state: next };
+        }
       } finally {
         await lock.release();
       }
-    };
-    // Calls from one process queue up here instead of polling each other's lock.
-    const next = queue.then(run, run);
-    queue = next.catch(() => undefined);
-    return next;
+    } catch (err) {
+      for (const m of batch) m.reject(err);
+      return;
+    }
+    batch.forEach((m, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) m.resolve(o.value);
+      else m.reject(o.error);
+    });
+  }
+
+  async function flush(): Promise<void> {
+    while (pending.length > 0) {
+      const batch = pending;
+      pending = [];
+      await commit(batch);
+    }
+    flushing = undefined;
+  }
+
+  function mutate<T>(
+    secretId: string,
+    apply: (state: StoreState) => { result: T; changed: boolean },
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      pending.push({ secretId, apply, resolve: resolve as (v: unknown) => void, reject });
+      flushing ??= flush();
+    });
   }
 
   return {
@@ -148,7 +265,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
       assertSecretId(secretId);
       assertToken(secretId, token);
       assertSecretValue(secretId, value, token);
-      return mutate((state) => {
+      return mutate(secretId, (state) => {
         const r = stagePendingIn(state, {
           secretId,
           token,
@@ -185,7 +302,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     async promote(secretId, versionId) {
       assertSecretId(secretId);
       assertToken(secretId, versionId);
-      await mutate((state) => ({
+      await mutate(secretId, (state) => ({
         result: undefined,
         changed: promoteIn(state, secretId, versionId).changed,
       }));
@@ -194,7 +311,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     async dropPending(secretId, versionId) {
       assertSecretId(secretId);
       assertToken(secretId, versionId);
-      await mutate((state) => ({
+      await mutate(secretId, (state) => ({
         result: undefined,
         changed: dropPendingIn(state, secretId, versionId).changed,
       }));
@@ -217,7 +334,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     },
 
     async close() {
-      await queue;
+      await flushing;
     },
   } satisfies FileStore;
 }

@@ -170,6 +170,24 @@ export function serializeState(state: StoreState): string {
   return JSON.stringify(out);
 }
 
+/**
+ * The same text as serializeState, re-serializing only secrets not in `fragments` (keyed by the
+ * secret object: a caller that never mutates a serialized secret in place, but replaces it with a
+ * changed copy, pays for the changed secrets only).
+ */
+export function serializeStateWith(state: StoreState, fragments: WeakMap<StoredSecret, string>): string {
+  const parts: string[] = [];
+  for (const [id, s] of state.secrets) {
+    let part = fragments.get(s);
+    if (part === undefined) {
+      part = JSON.stringify({ id, ...s });
+      fragments.set(s, part);
+    }
+    parts.push(part);
+  }
+  return `{"format":${STATE_FORMAT},"secrets":[${parts.join(',')}]}`;
+}
+
 const STAGES = new Set<string>(['AWSCURRENT', 'AWSPENDING', 'AWSPREVIOUS']);
 
 /** Parses decrypted content; throws a plain Error describing the first problem (the caller wraps it). */

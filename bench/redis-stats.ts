@@ -1,0 +1,27 @@
+import type { Redis } from 'ioredis';
+import { parseInfo } from './machine.js';
+
+/** Redis server CPU (user + sys, ms) and memory (bytes) from INFO. */
+export interface RedisSnapshot {
+  cpuMs: number;
+  usedMemory: number;
+}
+
+export async function redisSnapshot(redis: Redis): Promise<RedisSnapshot> {
+  const cpu = parseInfo(await redis.info('cpu'));
+  const mem = parseInfo(await redis.info('memory'));
+  const sec = Number(cpu.get('used_cpu_user') ?? NaN) + Number(cpu.get('used_cpu_sys') ?? NaN);
+  return { cpuMs: sec * 1000, usedMemory: Number(mem.get('used_memory') ?? NaN) };
+}
+
+/** Deletes every key under `prefix:` (SCAN, never FLUSH: REDIS_URL may point at a shared server). */
+export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
+  let cursor = '0';
+  let n = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) n += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return n;
+}

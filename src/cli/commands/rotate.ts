@@ -2,13 +2,11 @@ import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { parseDuration } from '../../config/duration.js';
 import { configPath, loadConfig } from '../../config/load.js';
-import { createClientConnection } from '../../queue/connection.js';
 import { enqueueRotation } from '../../queue/enqueue.js';
-import { openQueues } from '../../queue/queues.js';
-import { TargetStateStore } from '../../queue/target-state.js';
 import { type RotationOutcome, waitForRotations } from '../../queue/wait.js';
-import { createRotationControl, DisabledTargetsError, UnknownTargetsError } from '../../worker/control.js';
+import { DisabledTargetsError, UnknownTargetsError } from '../../worker/control.js';
 import { EXIT, ExitError } from '../exit.js';
+import { withCliClient } from './client.js';
 import { formatTable } from './table.js';
 
 interface RotateOptions {
@@ -49,20 +47,7 @@ export function registerRotate(program: Command): void {
           `--timeout: invalid duration '${opts.timeout}': use e.g. 30s, 5m, 1h`,
         );
       const config = loadConfig(configPath(opts.config));
-      const connection = createClientConnection(config.redis.url);
-      try {
-        await connection.connect().catch((err: Error) => {
-          throw new ExitError(
-            EXIT.failure,
-            `rotate: cannot reach Redis at ${config.redis.url}: ${err.message}`,
-          );
-        });
-        const queues = openQueues(connection, config.redis.prefix);
-        const control = createRotationControl(
-          config,
-          queues,
-          new TargetStateStore(connection, config.redis.prefix),
-        );
+      await withCliClient('rotate', config, async ({ queues, control }) => {
         const actor = osUser();
         let enqueued;
         try {
@@ -79,7 +64,6 @@ export function registerRotate(program: Command): void {
               process.stdout.write(
                 `${e.targetId}\t${e.jobId}${e.deduplicated ? '\t(joined a rotation already queued)' : ''}\n`,
               );
-          await queues.close();
           return;
         }
         const keep = { keepCompleted: config.jobs.keepCompleted, keepFailed: config.jobs.keepFailed };
@@ -87,12 +71,9 @@ export function registerRotate(program: Command): void {
           timeoutMs,
           resubmit: (targetId) => enqueueRotation(queues, { targetId, trigger: 'cli', actor }, { keep }),
         });
-        await queues.close();
         printOutcomes(outcomes, opts.json === true);
         if (!outcomes.every((o) => o.outcome === 'succeeded')) process.exitCode = EXIT.failure;
-      } finally {
-        connection.disconnect();
-      }
+      });
     });
 }
 

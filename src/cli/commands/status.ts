@@ -1,11 +1,7 @@
 import type { Command } from 'commander';
 import { configPath, loadConfig } from '../../config/load.js';
-import { createClientConnection } from '../../queue/connection.js';
-import { openQueues } from '../../queue/queues.js';
-import { TargetStateStore } from '../../queue/target-state.js';
-import { createRotationControl } from '../../worker/control.js';
 import type { TargetStatus } from '../../worker/types.js';
-import { EXIT, ExitError } from '../exit.js';
+import { withCliClient } from './client.js';
 import { formatTable } from './table.js';
 
 const iso = (ms: number | undefined) =>
@@ -34,25 +30,7 @@ export function registerStatus(program: Command): void {
     .option('-c, --config <file>', 'config file (default: $ROTATOR_CONFIG or config/rotator.yaml)')
     .action(async (opts: { json?: boolean; config?: string }) => {
       const config = loadConfig(configPath(opts.config));
-      const connection = createClientConnection(config.redis.url);
-      try {
-        await connection.connect().catch((err: Error) => {
-          throw new ExitError(
-            EXIT.failure,
-            `status: cannot reach Redis at ${config.redis.url}: ${err.message}`,
-          );
-        });
-        const queues = openQueues(connection, config.redis.prefix);
-        const control = createRotationControl(
-          config,
-          queues,
-          new TargetStateStore(connection, config.redis.prefix),
-        );
-        const statuses = await control.statuses();
-        await queues.close();
-        process.stdout.write(opts.json ? `${JSON.stringify(statuses, null, 2)}\n` : formatStatuses(statuses));
-      } finally {
-        connection.disconnect();
-      }
+      const statuses = await withCliClient('status', config, ({ control }) => control.statuses());
+      process.stdout.write(opts.json ? `${JSON.stringify(statuses, null, 2)}\n` : formatStatuses(statuses));
     });
 }

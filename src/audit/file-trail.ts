@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { withFileLock } from '../util/file-lock.js';
+import { fsyncDir } from '../util/fsync-dir.js';
 import {
   AUDIT_GENESIS_HASH,
   type AuditRecord,
@@ -75,7 +76,7 @@ export async function openFileAuditTrail(options: FileAuditTrailOptions): Promis
     tail = undefined;
     const created = !onDisk;
     handle = await open(path, 'a+', 0o640);
-    if (created) await syncDir(dirname(path));
+    if (created) await fsyncDir(path);
     return handle;
   }
 
@@ -200,16 +201,4 @@ async function readAt(fh: FileHandle, position: number, length: number): Promise
     done += bytesRead;
   }
   return buf.subarray(0, done);
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const d = await open(dir, 'r').catch(() => undefined);
-  if (!d) return;
-  try {
-    await d.sync();
-  } catch {
-    // Some filesystems refuse fsync on a directory; the file itself is synced.
-  } finally {
-    await d.close();
-  }
 }

@@ -73,7 +73,9 @@ type Login = 'accepted' | 'refused' | 'unknown';
  * - a pending version of this rotation exists → its password is reused, never replaced;
  * - a pending version of ANOTHER rotation exists (one that stopped with an alert) → its password is
  *   copied into this rotation's next version and rolled forward, because the cloud may hold it;
- * - otherwise a fresh password is staged as the next generation (the previous one was rejected).
+ * - otherwise a fresh password is staged as the next generation (the previous one was rejected),
+ *   unless a login shows that the cluster accepts the latest generation of ours: then that
+ *   password is staged again as the next generation and rolled forward.
  *
  * A reused pending version may already be on the cluster (the previous run may have crashed after
  * the reset). With a data-plane login configured, apply first logs in with it and skips the reset
@@ -139,6 +141,8 @@ class RotationRun {
 
     const current = await this.storeCall('read the current version', () => store.getCurrent(this.secretId));
     this.current = current;
+    // Not ours to rotate, but a password all the same: the caller's redactor must know it too.
+    if (current) this.register(current.value.password);
     const currentGen = current ? own.get(current.versionId) : undefined;
     if (current && currentGen !== undefined) {
       this.versionId = current.versionId;
@@ -150,6 +154,7 @@ class RotationRun {
     const previous = await this.storeCall('read the previous version', () =>
       store.getPrevious(this.secretId),
     );
+    if (previous) this.register(previous.value.password);
     const previousGen = previous ? own.get(previous.versionId) : undefined;
     if (previous && previousGen !== undefined) {
       this.versionId = previous.versionId;
@@ -169,11 +174,35 @@ class RotationRun {
       return false;
     }
 
-    // Every generation of ours that exists but is neither current nor pending was rejected.
+    // A generation of ours that exists but is neither current nor pending lost its pending label.
+    // The only way the stores let that happen is dropPending, which this class calls only for a
+    // password the cloud rejected and certainly does not hold (rejected()); so it was rejected.
     let next = 0;
+    let last: SecretVersion | undefined;
     for (const [g, token] of tokens.entries()) {
       const v = await this.storeCall('read a version', () => store.getVersion(this.secretId, token));
-      if (v) next = g + 1;
+      if (v) {
+        next = g + 1;
+        last = v;
+        this.register(v.value.password);
+      }
+    }
+    if (!pending && last && this.deps.loginCheck) {
+      // Trust that, but check it where we can: if the cluster accepts the latest such password,
+      // a store fault lost its label after the cloud took it. Roll it forward, never replace it.
+      const login = await this.login(last.value.password);
+      if (login.result === 'accepted') {
+        if (next >= max) this.exhausted(max);
+        const lost = last;
+        const token = tokens[next]!;
+        await this.storeCall('stage the password the cluster holds again', () =>
+          store.stagePending(this.secretId, token, lost.value, { description: this.description() }),
+        );
+        this.usePending(token, next, lost.value, true);
+        info.outcome = 'reused';
+        info.detail = `generation ${next - 1} is no longer pending but the cluster accepts its password: staged it again as generation ${next}`;
+        return false;
+      }
     }
     if (pending) {
       // Another rotation stopped with this version pending: the cloud may hold it. Keep it alive by
@@ -262,7 +291,11 @@ class RotationRun {
       }
       if (DEFINITE_RESET_KINDS.includes(err.kind)) this.mayBeApplied = before;
       if (err.kind === 'password-rejected') return this.rejected(err, info);
-      throw err;
+      throw new StepFailure({
+        ...providerFields(err),
+        detail: `the reset call failed: ${describeProviderError(err)}`,
+        cause: err,
+      });
     }
   }
 
@@ -538,7 +571,8 @@ class RotationRun {
       return { kind: 'aborted', detail: 'the rotation was aborted; re-run to continue', cause: err };
     }
     if (err instanceof StepFailure) return err.failure;
-    if (isProviderError(err)) return { ...providerFields(err), cause: err };
+    if (isProviderError(err))
+      return { ...providerFields(err), detail: describeProviderError(err), cause: err };
     return { kind: 'internal', detail: 'unexpected error', cause: err };
   }
 
@@ -607,6 +641,25 @@ function providerFields(err: unknown): Failure {
     requestId: err.requestId,
     retryAfterMs: err.retryAfterMs,
   };
+}
+
+/**
+ * A ProviderError in a few words: kind, HTTP status, vendor code (or, without an answer, what
+ * happened on our side). Never the vendor's message or the error's own message: a remote error
+ * body can echo the password that was sent.
+ */
+function describeProviderError(err: {
+  kind: ErrorKind;
+  status?: number | undefined;
+  vendorCode?: string | undefined;
+  detail?: string | undefined;
+}): string {
+  const parts: string[] = [err.kind];
+  if (err.status !== undefined) parts.push(`HTTP ${err.status}`);
+  if (err.vendorCode) parts.push(`code ${err.vendorCode}`);
+  // Our side's own account (timeout, connection reset), written by the provider, not the cloud.
+  if (err.status === undefined && err.detail) parts.push(err.detail.slice(0, 100));
+  return parts.join(', ');
 }
 
 function validateRequest(req: RotationRequest): void {

@@ -1,31 +1,56 @@
-import { open, readFile, stat, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
 /**
- * A cross-process lock on a file: `<path>.lock`, created with O_EXCL and holding the owner's
- * pid, host and start time. A lock whose pid is dead on this host is stale and gets broken;
- * a lock held by another host is only waited for (we cannot see its processes).
+ * The one cross-process lock (the file store and the audit trail): the file `<path>.lock` exists
+ * while a process holds it and names that process. The content is written to a private file
+ * first and linked into place, so a lock file is never seen half-written.
+ *
+ * A lock is stale when its owner ran on this host and no longer runs: its pid is dead, or its pid
+ * is ours but its process id is not. The second case matters in containers, where the worker is
+ * PID 1 after every restart: a lock left by a killed PID 1 names a live pid, ours. A stale lock is
+ * removed under a short-lived `<lock>.break` lock, so two waiters cannot both remove it and so
+ * delete a lock a third one just took. A lock held on another host is only waited for.
  */
-
-export interface FileLockOptions {
-  /** How long to wait for the lock before failing (default 10s). */
-  timeoutMs?: number;
-  /** Longest pause between two attempts (default 50ms; the first pauses are shorter). */
-  maxRetryMs?: number;
-  /**
-   * A lock file that cannot be parsed (its writer died between create and write) counts as
-   * stale once it is this old (default 5s).
-   */
-  unreadableStaleMs?: number;
-}
 
 export interface LockOwner {
   pid: number;
   host: string;
+  /** Random id of the process that took it (see PROCESS_ID). */
+  process: string;
+  /** Random id of this one acquisition. */
+  nonce: string;
   /** ISO time the lock was taken. */
   at: string;
 }
+
+export interface FileLockOptions {
+  /** How long to wait for the lock before failing (default 10 s). */
+  timeoutMs?: number | undefined;
+  /** Longest pause between two attempts (default 50 ms; the first pauses are shorter). */
+  maxRetryMs?: number | undefined;
+  /**
+   * A lock file whose content cannot be parsed is not ours (we never write a partial one): a
+   * file system that lost the content in a power cut, or a hand edit. It counts as stale once it
+   * is this old (default 5 s).
+   */
+  unreadableStaleMs?: number | undefined;
+}
+
+export interface HeldLock {
+  readonly lockPath: string;
+  readonly owner: LockOwner;
+  /** Removes the lock if it is still ours. */
+  release(): Promise<void>;
+}
+
+export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+
+/** Tells this process from an earlier one with the same pid (a restarted container's PID 1). */
+export const PROCESS_ID = randomBytes(8).toString('hex');
 
 export class FileLockTimeoutError extends Error {
   override name = 'FileLockTimeoutError';
@@ -51,20 +76,17 @@ export async function withFileLock<T>(
   fn: () => Promise<T> | T,
   options: FileLockOptions = {},
 ): Promise<T> {
-  const release = await acquireFileLock(path, options);
+  const lock = await acquireFileLock(path, options);
   try {
     return await fn();
   } finally {
-    await release();
+    await lock.release();
   }
 }
 
-/** Takes the lock on `path`; resolves to a function that releases it. */
-export async function acquireFileLock(
-  path: string,
-  options: FileLockOptions = {},
-): Promise<() => Promise<void>> {
-  const timeoutMs = options.timeoutMs ?? 10_000;
+/** Waits (bounded) for the lock on `path` (the file `<path>.lock`). */
+export async function acquireFileLock(path: string, options: FileLockOptions = {}): Promise<HeldLock> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   const maxRetryMs = options.maxRetryMs ?? 50;
   const unreadableStaleMs = options.unreadableStaleMs ?? 5_000;
   const lockPath = lockPathFor(path);
@@ -72,16 +94,21 @@ export async function acquireFileLock(
   let pause = 1;
   let lastOwner: LockOwner | undefined;
   for (;;) {
-    const me: LockOwner = { pid: process.pid, host: hostname(), at: new Date().toISOString() };
-    const text = JSON.stringify(me);
-    if (await tryCreate(lockPath, text)) {
-      return async () => {
-        // Only remove the lock if it is still ours (a stale-breaker may have judged it wrongly).
-        const now = await readFile(lockPath, 'utf8').catch(() => undefined);
-        if (now === text) await unlink(lockPath).catch(ignoreEnoent);
+    const owner = newOwner();
+    const text = JSON.stringify(owner);
+    if (await createExclusive(lockPath, text)) {
+      await removeStaleTemps(lockPath);
+      return {
+        lockPath,
+        owner,
+        release: async () => {
+          // Only remove the lock if it is still ours (a breaker may have judged it wrongly).
+          const now = await readFile(lockPath, 'utf8').catch(() => undefined);
+          if (now === text) await unlink(lockPath).catch(ignoreEnoent);
+        },
       };
     }
-    const current = await readOwner(lockPath);
+    const current = await readState(lockPath);
     if (current.kind === 'gone') continue;
     lastOwner = current.kind === 'owner' ? current.owner : undefined;
     if (isStale(current, unreadableStaleMs)) {
@@ -95,20 +122,78 @@ export async function acquireFileLock(
   }
 }
 
-async function tryCreate(lockPath: string, text: string): Promise<boolean> {
-  let handle;
+/** Whether a process with this pid runs (EPERM: it does, as another user). */
+export function isProcessAlive(pid: number): boolean {
   try {
-    handle = await open(lockPath, 'wx', 0o644);
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Whether the owner of a lock (or of a temporary file) ran on this host and no longer runs. A
+ * record without a process id names our pid only when an earlier process with our pid wrote it.
+ */
+export function isOwnerGone(owner: { pid: number; host: string; process?: string | undefined }): boolean {
+  if (owner.host !== hostname()) return false;
+  if (owner.pid === process.pid) return owner.process !== PROCESS_ID;
+  return !isProcessAlive(owner.pid);
+}
+
+function newOwner(): LockOwner {
+  return {
+    pid: process.pid,
+    host: hostname(),
+    process: PROCESS_ID,
+    nonce: randomBytes(8).toString('hex'),
+    at: new Date().toISOString(),
+  };
+}
+
+/** The private file a lock's content is written to before it is linked into place. */
+function tempName(lockPath: string): string {
+  return `${lockPath}.${process.pid}.${PROCESS_ID}.${randomBytes(6).toString('hex')}`;
+}
+
+/** Creates `path` with `content` atomically (link of a private file); false if it exists. */
+async function createExclusive(path: string, content: string): Promise<boolean> {
+  const tmp = tempName(path);
+  await writeFile(tmp, content, { mode: 0o600, flag: 'wx' });
+  try {
+    await link(tmp, path);
+    return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
-  }
-  try {
-    await handle.writeFile(text);
   } finally {
-    await handle.close();
+    await unlink(tmp).catch(() => undefined);
   }
-  return true;
+}
+
+/**
+ * Removes private files `<lock>[.break].<pid>.<process>.<random>` left by processes that died
+ * between writing and unlinking them (earlier versions wrote `<lock>.<pid>.<random>`).
+ */
+async function removeStaleTemps(lockPath: string): Promise<void> {
+  const dir = dirname(lockPath);
+  const prefix = `${basename(lockPath)}.`;
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const m = /^(?:break\.)?(\d+)\.(?:([0-9a-f]{16})\.)?[0-9a-f]+$/.exec(name.slice(prefix.length));
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid > 0 && isOwnerGone({ pid, host: hostname(), process: m[2] })) {
+      await unlink(join(dir, name)).catch(() => undefined);
+    }
+  }
 }
 
 type LockState =
@@ -116,7 +201,7 @@ type LockState =
   | { kind: 'owner'; owner: LockOwner; raw: string }
   | { kind: 'unreadable'; raw: string; ageMs: number };
 
-async function readOwner(lockPath: string): Promise<LockState> {
+async function readState(lockPath: string): Promise<LockState> {
   let raw: string;
   let mtimeMs: number;
   try {
@@ -130,32 +215,29 @@ async function readOwner(lockPath: string): Promise<LockState> {
   return owner ? { kind: 'owner', owner, raw } : { kind: 'unreadable', raw, ageMs: Date.now() - mtimeMs };
 }
 
+/** Also reads the lock files of earlier versions (no process id; `at` in epoch ms). */
 function parseOwner(raw: string): LockOwner | undefined {
   try {
-    const v = JSON.parse(raw) as Partial<LockOwner>;
-    if (typeof v.pid === 'number' && typeof v.host === 'string' && typeof v.at === 'string') {
-      return { pid: v.pid, host: v.host, at: v.at };
-    }
+    const v = JSON.parse(raw) as Record<string, unknown>;
+    if (typeof v.pid !== 'number' || typeof v.host !== 'string') return undefined;
+    const at =
+      typeof v.at === 'string' ? v.at : typeof v.at === 'number' ? new Date(v.at).toISOString() : '?';
+    return {
+      pid: v.pid,
+      host: v.host,
+      process: typeof v.process === 'string' ? v.process : '',
+      nonce: typeof v.nonce === 'string' ? v.nonce : '',
+      at,
+    };
   } catch {
-    // fall through: unreadable
+    return undefined;
   }
-  return undefined;
 }
 
 function isStale(state: LockState, unreadableStaleMs: number): boolean {
   if (state.kind === 'unreadable') return state.ageMs >= unreadableStaleMs;
   if (state.kind !== 'owner') return false;
-  return state.owner.host === hostname() && !isAlive(state.owner.pid);
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return isOwnerGone(state.owner);
 }
 
 /**
@@ -164,13 +246,13 @@ export function isAlive(pid: number): boolean {
  */
 async function breakStaleLock(lockPath: string, staleRaw: string, maxRetryMs: number): Promise<void> {
   const breakPath = `${lockPath}.break`;
-  if (!(await tryCreate(breakPath, String(process.pid)))) {
-    // Another process is breaking it. A breaker that died leaves its file: clear it after a while.
-    const age = await stat(breakPath).then(
-      (s) => Date.now() - s.mtimeMs,
-      () => 0,
-    );
-    if (age > 5_000) await unlink(breakPath).catch(ignoreEnoent);
+  if (!(await createExclusive(breakPath, JSON.stringify(newOwner())))) {
+    // Another process is breaking it (for microseconds), or died doing so: clear that.
+    const other = await readState(breakPath);
+    if (other.kind !== 'gone' && (isStale(other, 5_000) || (other.kind === 'owner' && isOldBreak(other)))) {
+      const now = await readFile(breakPath, 'utf8').catch(() => undefined);
+      if (now === other.raw) await unlink(breakPath).catch(ignoreEnoent);
+    }
     await delay(Math.max(1, maxRetryMs / 5));
     return;
   }
@@ -180,6 +262,12 @@ async function breakStaleLock(lockPath: string, staleRaw: string, maxRetryMs: nu
   } finally {
     await unlink(breakPath).catch(ignoreEnoent);
   }
+}
+
+/** A break lock is held for microseconds: one older than 5 s belongs to a breaker that hung or died. */
+function isOldBreak(state: { owner: LockOwner }): boolean {
+  const at = Date.parse(state.owner.at);
+  return Number.isFinite(at) && Date.now() - at > 5_000;
 }
 
 function ignoreEnoent(err: unknown): void {

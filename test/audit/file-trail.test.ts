@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readFile, rm, stat, writeFile, appendFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openFileAuditTrail } from '../../src/audit/file-trail.js';
@@ -143,6 +143,18 @@ describe('file audit trail', () => {
       /last record of the audit trail cannot be read \(not valid JSON\)/,
     );
     await trail.close();
+  });
+
+  it('appends past a lock left by an earlier process with our pid (a restarted container PID 1)', async () => {
+    const trail = await openFileAuditTrail({ path, lockTimeoutMs: 1_500 });
+    await writeFile(
+      `${path}.lock`,
+      JSON.stringify({ pid: process.pid, host: hostname(), at: new Date(0).toISOString() }),
+    );
+    await trail.append(event(1));
+    await trail.close();
+    expect((await records()).map((r) => r.seq)).toEqual([1]);
+    await expect(stat(`${path}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('keeps a valid chain with three processes appending at once', async () => {

@@ -3,7 +3,7 @@
 //   hold-lock <path>                    takes the store's lock, prints "locked", never lets go
 //   worker <path> <workerId> <count>    stages + promotes <count> versions on "shared" and "own-<workerId>"
 import { createFileStore } from '../../dist/src/secrets/file/index.js';
-import { acquireLock } from '../../dist/src/secrets/file/lock.js';
+import { acquireFileLock } from '../../dist/src/util/file-lock.js';
 
 const [mode, path, ...args] = process.argv.slice(2);
 const say = (line) => process.stdout.write(`${line}\n`);
@@ -29,7 +29,7 @@ if (mode === 'loop') {
     say(`ok ${n}`);
   }
 } else if (mode === 'hold-lock') {
-  await acquireLock(`${path}.lock`);
+  await acquireFileLock(path);
   say('locked');
   setInterval(() => {}, 1_000);
 } else if (mode === 'worker') {

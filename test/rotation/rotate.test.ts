@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ProviderError } from '../../src/providers/errors.js';
 import { rotate, VERIFY_ATTEMPTS } from '../../src/rotation/rotate.js';
 import { RotationError, isRotationError } from '../../src/rotation/rotation-error.js';
 import { versionToken } from '../../src/rotation/token.js';
@@ -210,6 +211,94 @@ describe('rotate: outcomes of the reset', () => {
       httpStatus: 429,
       pendingMayBeApplied: false,
     });
+  });
+});
+
+describe('rotate: what the core reports and registers', () => {
+  it('registers the current and previous passwords it reads from the store, not only the new one', async () => {
+    const h = new Harness();
+    expect((await h.run()).type).toBe('ok');
+    expect(h.registered.has(INITIAL_PASSWORD)).toBe(true);
+    // A later rotation reads the first one's password as current and the initial one as previous.
+    h.registered.clear();
+    await rotate({ ...h.request, rotationId: 'job-43' }, h.deps(new AbortController().signal));
+    expect(h.registered.has(h.generated[0]!)).toBe(true);
+    expect(h.registered.has(INITIAL_PASSWORD)).toBe(true);
+  });
+
+  it.each(['auth', 'precondition', 'not-found', 'bad-request', 'busy'] as const)(
+    'a %s error from the reset gives the apply step a short detail: kind, HTTP status, vendor code',
+    async (kind) => {
+      const h = new Harness();
+      h.cluster.script('reset', { kind });
+      const err = await expectError(h);
+      const apply = h.events.find((e) => e.step === 'apply')!;
+      expect(apply.outcome).toBe('failed');
+      expect(apply.detail).toBe(
+        `the reset call failed: ${kind}, HTTP ${err.httpStatus}, code ${err.vendorCode}`,
+      );
+      expect(err.detail).toBe(apply.detail);
+    },
+  );
+
+  it('an unknown outcome without an answer says what happened on our side, never the vendor text', async () => {
+    const h = new Harness({ loginCheck: false });
+    const deps = h.deps(new AbortController().signal);
+    deps.provider = {
+      ...deps.provider,
+      reset: (_target, password) =>
+        Promise.reject(
+          new ProviderError({
+            kind: 'unknown-outcome',
+            provider: 'otc-css',
+            operation: 'reset',
+            detail: 'no answer within 30000 ms',
+            vendorMessage: `echo ${password}`,
+          }),
+        ),
+    };
+    const err: unknown = await rotate(h.request, deps).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (!isRotationError(err)) throw new Error('expected a RotationError');
+    const apply = h.events.find((e) => e.step === 'apply')!;
+    expect(apply.detail).toBe('the reset call failed: unknown-outcome, no answer within 30000 ms');
+    expect(err.detail).toBe(apply.detail);
+    expect(h.generated).toHaveLength(1);
+    expectNoPasswords(h.passwords(), { events: h.events, error: errorTexts(err) });
+  });
+});
+
+describe('rotate: a version of ours that lost its pending label', () => {
+  it('with a login check, a password the cluster accepts is rolled forward, never replaced', async () => {
+    const h = new Harness();
+    // The cloud takes the password, the answer is lost; then a store fault loses its pending label.
+    h.cluster.script('reset', { kind: 'unknown-outcome', phase: 'after' });
+    await expectError(h);
+    const applied = h.store.peek(SECRET_ID, 'AWSPENDING')!.password;
+    await h.store.dropPending(SECRET_ID, tokenOf(h, 0));
+    h.clock.advance(120_000);
+    // The re-run meets a cloud that refuses any reset: it must not have staged a new password.
+    h.cluster.script('reset', { kind: 'auth' });
+    const o = await h.run();
+    expect(o.type).toBe('ok');
+    expect(h.generated).toHaveLength(1);
+    const stage = h.events.filter((e) => e.step === 'stage').at(-1)!;
+    expect(stage).toMatchObject({ outcome: 'reused', versionId: tokenOf(h, 1) });
+    expect(stage.detail).toMatch(/generation 0 is no longer pending but the cluster accepts its password/);
+    expect(h.store.peek(SECRET_ID, 'AWSCURRENT')?.password).toBe(applied);
+    h.checkDone();
+  });
+
+  it('a dropped version the cluster refuses is taken as rejected: the next generation is new', async () => {
+    const h = new Harness();
+    h.cluster.script('reset', { kind: 'password-rejected' });
+    await expectError(h);
+    expect((await h.run()).type).toBe('ok');
+    expect(h.generated).toHaveLength(2);
+    expect(h.store.peek(SECRET_ID, 'AWSCURRENT')?.password).toBe(h.generated[1]);
+    h.checkDone();
   });
 });
 

@@ -16,8 +16,10 @@ import type { RotationDeps, RotationStep, StepEvent } from '../../src/rotation/t
 import { startSandbox, sandboxTarget } from '../../src/sandbox/index.js';
 import type { Sandbox, SandboxCluster, SandboxFault } from '../../src/sandbox/index.js';
 import { createFileStore } from '../../src/secrets/file/index.js';
+import { createStore } from '../../src/secrets/index.js';
 import type { SecretStore } from '../../src/secrets/types.js';
 import { dataPlaneLogin, sandboxSpec } from '../support/sandbox.js';
+import { startSecretsManagerEndpoint } from '../support/secrets-manager/endpoint.js';
 import { errorTexts, expectNoPasswords } from './harness.js';
 
 /**
@@ -215,6 +217,111 @@ describe('interruption matrix against the sandbox and the file store', () => {
     expectNoPasswords([initial, ...generated], { events, errors: errors.map((e) => errorTexts(e)) });
     await store.close();
   });
+});
+
+describe('AWS store: promote stops between its label updates', () => {
+  // Promote over a confirmed current makes two label updates; fail the first, then the second.
+  const promoteCases = [true, false].flatMap((loginCheck) =>
+    [0, 1].map((after) => ({
+      loginCheck,
+      after,
+      name: `${loginCheck ? 'login' : 'no login'}, update ${after + 1} fails`,
+    })),
+  );
+  it.each(promoteCases.map((c) => [c.name, c] as const))(
+    '%s, the re-run answered 403: the store ends current with the password the cluster accepts',
+    async (_name, c) => {
+      n += 1;
+      const sm = await startSecretsManagerEndpoint();
+      const cluster = sandbox.clusters.add(sandboxSpec('otc-css', n));
+      const initial = cluster.password;
+      const target = sandboxTarget(sandbox.url, cluster);
+      const secretId = target.config.secret.id;
+      const store = createStore(
+        { type: 'aws-secrets-manager', region: sm.region, endpoint: sm.url, create: true },
+        { awsClientConfig: sm.clientConfig() },
+      );
+      try {
+        // Two seed versions: the secret has a confirmed current and no first-version quirks.
+        for (const seed of [`seed-${'0'.repeat(40)}`, `seed-${'1'.repeat(40)}`]) {
+          await store.stagePending(secretId, seed, {
+            username: 'admin',
+            password: initial,
+            engine: 'otc-css',
+          });
+          await store.promote(secretId, seed);
+        }
+        const provider = createProvider('otc-css', { fetch: globalThis.fetch, clock, timeoutMs: 2000 });
+        const timing = rotationTimingSchema.parse({});
+        const request = { target, rotationId: `job-${n}`, policy: provider.policy, timing };
+        const generated: string[] = [];
+        const events: StepEvent[] = [];
+        const errors: RotationError[] = [];
+        const deps: RotationDeps = {
+          provider,
+          store,
+          clock,
+          generatePassword: (policy) => {
+            const p = generatePassword(policy);
+            generated.push(p);
+            return p;
+          },
+          onStep: (e) => {
+            events.push(e);
+            // Promote is next: its label update number `after + 1` fails (a 5xx, a crash).
+            if (e.step === 'verify' && e.outcome !== 'failed' && errors.length === 0) {
+              sm.fail({
+                operation: 'UpdateSecretVersionStage',
+                after: c.after,
+                status: 500,
+                type: 'InternalServiceError',
+              });
+            }
+          },
+        };
+        if (c.loginCheck) {
+          deps.loginCheck = async (pw) =>
+            (await dataPlaneLogin(cluster.dataPlaneUrl, cluster.username, pw)) === 200;
+        }
+        let finished = false;
+        for (let run = 0; run < 4 && !finished; run++) {
+          // The retry after the failed promote meets a cloud that refuses every reset (403).
+          if (run === 1) cluster.pushFault({ type: 'http', status: 403 });
+          const outcome = await rotate(request, deps).then(
+            () => 'ok' as const,
+            (err: unknown) => {
+              if (!isRotationError(err)) throw err;
+              return err;
+            },
+          );
+          if (outcome === 'ok') finished = true;
+          else {
+            errors.push(outcome);
+            await checkAfterError(store, secretId, cluster, outcome);
+          }
+          clock.advance(1_000);
+        }
+        expect(errors[0]?.step).toBe('promote');
+        expect(finished, `errors: ${errors.map((e) => e.kind).join(', ')}`).toBe(true);
+        expect(generated).toHaveLength(1);
+        expect(cluster.password).toBe(generated[0]);
+        const current = await store.getCurrent(secretId);
+        expect(current?.value.password).toBe(cluster.password);
+        expect(await dataPlaneLogin(cluster.dataPlaneUrl, cluster.username, current!.value.password)).toBe(
+          200,
+        );
+        expect(current?.versionId).toBe(
+          versionToken({ targetId: target.config.id, rotationId: request.rotationId, generation: 0 }),
+        );
+        expect((await store.getPrevious(secretId))?.value.password).toBe(initial);
+        expect(await store.getPending(secretId)).toBeUndefined();
+        expectNoPasswords([initial, ...generated], { events, errors: errors.map((e) => errorTexts(e)) });
+      } finally {
+        await store.close();
+        await sm.close();
+      }
+    },
+  );
 });
 
 async function checkAfterError(

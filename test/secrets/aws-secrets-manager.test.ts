@@ -229,3 +229,115 @@ describe('aws-secrets-manager store: what AWS sees', () => {
     wrongKey.destroy();
   });
 });
+
+describe('aws-secrets-manager store: promote interrupted between its calls', () => {
+  interface Scenario {
+    name: string;
+    /** Builds the secret; returns the version to promote and the expected previous version. */
+    setup(
+      store: ReturnType<typeof storeFor>,
+      secretId: string,
+    ): Promise<{ ours: string; previous?: string; confirmed?: string[] }>;
+  }
+  const scenarios: Scenario[] = [
+    {
+      name: 'over a confirmed current version',
+      async setup(store, secretId) {
+        const [v0, v1, ours] = [randomUUID(), randomUUID(), randomUUID()];
+        await store.stagePending(secretId, v0, value());
+        await store.promote(secretId, v0);
+        await store.stagePending(secretId, v1, value());
+        await store.promote(secretId, v1);
+        await store.stagePending(secretId, ours, value());
+        return { ours, previous: v1, confirmed: [v0, v1] };
+      },
+    },
+    {
+      name: 'over a dropped first version',
+      async setup(store, secretId) {
+        const [v0, ours] = [randomUUID(), randomUUID()];
+        await store.stagePending(secretId, v0, value());
+        await store.dropPending(secretId, v0);
+        await store.stagePending(secretId, ours, value());
+        return { ours };
+      },
+    },
+    {
+      name: 'the first version of a new secret',
+      async setup(store, secretId) {
+        const ours = randomUUID();
+        await store.stagePending(secretId, ours, value());
+        return { ours };
+      },
+    },
+    {
+      name: 'a first version whose next staging failed after marking it',
+      async setup(store, secretId) {
+        const ours = randomUUID();
+        await store.stagePending(secretId, ours, value());
+        sm.fail({ operation: 'PutSecretValue', status: 500, type: 'InternalServiceError' });
+        await expect(store.stagePending(secretId, randomUUID(), value())).rejects.toThrow();
+        expect(sm.labels(secretId)![ours]).toContain(UNCONFIRMED_LABEL);
+        return { ours };
+      },
+    },
+  ];
+  const updates = (secretId: string) =>
+    sm.requests.filter((r) => r.operation === 'UpdateSecretVersionStage' && r.secretId === secretId).length;
+
+  it.each(scenarios.map((s) => [s.name, s] as const))(
+    '%s: every stop leaves the version current or still pending, and a re-run finishes',
+    async (_name, scenario) => {
+      const store = storeFor();
+      let stops = 0;
+      for (let k = 0; stops < 20; k++) {
+        const secretId = id();
+        const { ours, previous, confirmed = [] } = await scenario.setup(store, secretId);
+        const before = updates(secretId);
+        sm.fail({
+          operation: 'UpdateSecretVersionStage',
+          after: k,
+          status: 500,
+          type: 'InternalServiceError',
+        });
+        const failed = await store.promote(secretId, ours).then(
+          () => false,
+          () => true,
+        );
+        if (!failed) {
+          // Promote made exactly k label updates: the scripted failure is still armed; use it up.
+          expect(updates(secretId) - before).toBe(k);
+          await expect(
+            raw.send(
+              new UpdateSecretVersionStageCommand({
+                SecretId: secretId,
+                VersionStage: 'X',
+                RemoveFromVersionId: ours,
+              }),
+            ),
+          ).rejects.toMatchObject({ name: 'InternalServiceError' });
+          break;
+        }
+        stops += 1;
+        // What the rotation core sees: the version is current, or still pending (a re-run reuses it).
+        const current = await store.getCurrent(secretId);
+        const pending = await store.getPending(secretId);
+        if (current?.versionId !== ours) expect(pending?.versionId).toBe(ours);
+        // A version nobody confirmed is never offered as the previous password.
+        const prev = await store.getPrevious(secretId);
+        if (prev) expect(confirmed).toContain(prev.versionId);
+        await store.promote(secretId, ours);
+        expect((await store.getCurrent(secretId))?.versionId).toBe(ours);
+        expect(await store.getPending(secretId)).toBeUndefined();
+        expect((await store.getPrevious(secretId))?.versionId).toBe(previous);
+        const labels = sm.labels(secretId)!;
+        expect(labels[ours]).toEqual(['AWSCURRENT']);
+        for (const [v, l] of Object.entries(labels)) {
+          if (v !== ours) expect(l).toEqual(v === previous ? ['AWSPREVIOUS'] : []);
+        }
+      }
+      expect(stops).toBeGreaterThan(0);
+      await store.close();
+    },
+  );
+});

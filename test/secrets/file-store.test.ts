@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createStore, STORE_TYPES } from '../../src/secrets/index.js';
 import { createFileStore } from '../../src/secrets/file/index.js';
 import { decodeKey } from '../../src/secrets/file/key.js';
-import { acquireLock } from '../../src/secrets/file/lock.js';
+import { acquireFileLock } from '../../src/util/file-lock.js';
 import { SecretStoreError, type SecretValue } from '../../src/secrets/types.js';
 import { collectErrorText } from './support.js';
 
@@ -197,7 +197,7 @@ describe('file store: history and locking', () => {
 
   it('fails with a clear timeout naming the lock when another holder keeps it', async () => {
     const path = join(dir, 's.enc');
-    const lock = await acquireLock(`${path}.lock`);
+    const lock = await acquireFileLock(path);
     try {
       const err = await caught(
         createFileStore({ path, lockTimeoutMs: 150 }).stagePending('a', randomUUID(), value()),
@@ -220,6 +220,30 @@ describe('file store: history and locking', () => {
     await store.stagePending('a', t, value());
     expect((await store.getPending('a'))?.versionId).toBe(t);
     await expect(stat(`${path}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('recovers a lock left by an earlier process with our pid (a restarted container PID 1)', async () => {
+    const path = join(dir, 's.enc');
+    await writeFile(
+      `${path}.lock`,
+      JSON.stringify({ pid: process.pid, host: hostname(), nonce: 'dead0000', at: Date.now() - 3_600_000 }),
+    );
+    const store = createFileStore({ path, lockTimeoutMs: 1_500 });
+    const t = randomUUID();
+    await store.stagePending('a', t, value());
+    expect((await store.getPending('a'))?.versionId).toBe(t);
+    await expect(stat(`${path}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('removes temporary files of writers that died, an earlier process with our pid included', async () => {
+    const path = join(dir, 's.enc');
+    const earlierMe = join(dir, `.s.enc.tmp-${process.pid}-dead0dead0dead00-0a0b0c0d`);
+    const legacyMe = join(dir, `.s.enc.tmp-${process.pid}-0a0b0c0d`);
+    const live = join(dir, `.s.enc.tmp-${process.ppid}-a1b2c3d4e5f60718-0a0b0c0d`);
+    for (const f of [earlierMe, legacyMe, live]) await writeFile(f, 'x');
+    await createFileStore({ path }).stagePending('a', randomUUID(), value());
+    const temps = (await readdir(dir)).filter((n) => n.startsWith('.s.enc.tmp-')).map((n) => join(dir, n));
+    expect(temps).toEqual([live]);
   });
 
   it('serialises concurrent writers in one process without losing an update', async () => {

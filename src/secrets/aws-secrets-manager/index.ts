@@ -291,42 +291,50 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
       assertToken(secretId, versionId);
       const { all, mine } = await requireLabels(secretId, versionId);
       const currentId = [...all].find(([, labels]) => labels.includes('AWSCURRENT'))?.[0];
-      // Each call below leaves a state that a re-run of promote completes (crash at any point).
+      // Several calls, and any of them can fail: AWSPENDING comes off our version LAST. Until then a
+      // half-done promote leaves it with AWSCURRENT and AWSPENDING, which getCurrent hides (like a
+      // first pending version) and getPending returns, so a re-run reuses the same password and
+      // calls promote again, which finishes from wherever this one stopped. Removing AWSPENDING
+      // first would leave a version with no label at all between two calls: what a dropped
+      // (rejected) version looks like.
+      const after = new Map(all);
       if (currentId !== versionId) {
-        if (mine.includes('AWSPENDING')) {
-          await updateStage(secretId, versionId, {
-            VersionStage: 'AWSPENDING',
-            RemoveFromVersionId: versionId,
-          });
-        }
         await updateStage(secretId, versionId, {
           VersionStage: 'AWSCURRENT',
           MoveToVersionId: versionId,
           ...(currentId ? { RemoveFromVersionId: currentId } : {}),
         });
-        const old = currentId ? (all.get(currentId) ?? []) : [];
-        if (currentId && (old.includes(UNCONFIRMED_LABEL) || old.includes('AWSPENDING'))) {
-          // The old "current" was never confirmed: it must not be offered as the previous password.
-          await updateStage(secretId, currentId, {
-            VersionStage: 'AWSPREVIOUS',
-            RemoveFromVersionId: currentId,
-          });
-          if (old.includes(UNCONFIRMED_LABEL)) {
-            await updateStage(secretId, currentId, {
-              VersionStage: UNCONFIRMED_LABEL,
-              RemoveFromVersionId: currentId,
-            });
-          }
+        // What AWS did: AWSCURRENT moved here, AWSPREVIOUS moved to the old current.
+        for (const [id, labels] of after) {
+          after.set(
+            id,
+            labels.filter((l) => l !== 'AWSPREVIOUS' && l !== 'AWSCURRENT'),
+          );
         }
-      } else if (mine.includes('AWSPENDING')) {
-        await updateStage(secretId, versionId, {
-          VersionStage: 'AWSPENDING',
-          RemoveFromVersionId: versionId,
-        });
+        if (currentId) after.set(currentId, [...(after.get(currentId) ?? []), 'AWSPREVIOUS']);
+      }
+      // A version that was never confirmed (a dropped first version, or a first version still
+      // pending) must not be offered as the previous password. Checked on every version, so that a
+      // re-run also cleans up after a promote that stopped between its calls.
+      for (const [id, labels] of after) {
+        if (id === versionId) continue;
+        const unconfirmed = labels.includes(UNCONFIRMED_LABEL) || labels.includes('AWSPENDING');
+        if (unconfirmed && labels.includes('AWSPREVIOUS')) {
+          await updateStage(secretId, id, { VersionStage: 'AWSPREVIOUS', RemoveFromVersionId: id });
+        }
+        if (labels.includes(UNCONFIRMED_LABEL)) {
+          await updateStage(secretId, id, { VersionStage: UNCONFIRMED_LABEL, RemoveFromVersionId: id });
+        }
       }
       if (mine.includes(UNCONFIRMED_LABEL)) {
         await updateStage(secretId, versionId, {
           VersionStage: UNCONFIRMED_LABEL,
+          RemoveFromVersionId: versionId,
+        });
+      }
+      if (mine.includes('AWSPENDING')) {
+        await updateStage(secretId, versionId, {
+          VersionStage: 'AWSPENDING',
           RemoveFromVersionId: versionId,
         });
       }

@@ -1,19 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-
-/** Makes a rename or link durable: fsync the directory that holds `path`. */
-export async function fsyncDir(path: string): Promise<void> {
-  const dir = await fs.open(dirname(path), 'r');
-  try {
-    await dir.sync();
-  } catch (err) {
-    // Some file systems refuse fsync on a directory; the rename is still atomic there.
-    if (!['EINVAL', 'EISDIR', 'EPERM'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
-  } finally {
-    await dir.close();
-  }
-}
+import { hostname } from 'node:os';
+import { PROCESS_ID, isOwnerGone } from '../../util/file-lock.js';
+import { fsyncDir } from '../../util/fsync-dir.js';
 
 export function tempPrefix(path: string): string {
   return `.${basename(path)}.tmp-`;
@@ -25,7 +15,10 @@ export function tempPrefix(path: string): string {
  * fsync the directory.
  */
 export async function writeFileAtomic(path: string, data: Buffer, mode = 0o600): Promise<void> {
-  const tmp = join(dirname(path), `${tempPrefix(path)}${process.pid}-${randomBytes(4).toString('hex')}`);
+  const tmp = join(
+    dirname(path),
+    `${tempPrefix(path)}${process.pid}-${PROCESS_ID}-${randomBytes(4).toString('hex')}`,
+  );
   const handle = await fs.open(tmp, 'wx', mode);
   try {
     await handle.writeFile(data);
@@ -46,14 +39,11 @@ export async function writeFileAtomic(path: string, data: Buffer, mode = 0o600):
 }
 
 /**
- * Removes temporary files left by writers that died: names `<prefix><pid>...` in the directory of
- * `path` whose pid no longer runs.
+ * Removes temporary files left by writers that died: names `<prefix><pid>-<process id>-...` in the
+ * directory of `path` whose writer no longer runs (see isOwnerGone: a pid reused by this process
+ * does not keep an earlier process's file alive). Earlier versions wrote `<prefix><pid>-...`.
  */
-export async function removeStaleTemps(
-  path: string,
-  prefix: string,
-  isAlive: (pid: number) => boolean,
-): Promise<void> {
+export async function removeStaleTemps(path: string, prefix: string): Promise<void> {
   let names: string[];
   try {
     names = await fs.readdir(dirname(path));
@@ -62,8 +52,10 @@ export async function removeStaleTemps(
   }
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
-    const pid = Number.parseInt(name.slice(prefix.length), 10);
-    if (Number.isInteger(pid) && pid > 0 && !isAlive(pid)) {
+    const m = /^(\d+)-(?:([0-9a-f]{16})-)?/.exec(name.slice(prefix.length));
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid > 0 && isOwnerGone({ pid, host: hostname(), process: m[2] })) {
       await fs.unlink(join(dirname(path), name)).catch(() => undefined);
     }
   }

@@ -1,12 +1,12 @@
 import { type BigIntStats, promises as fs } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { dirname } from 'node:path';
 import type { SecretRef } from '../../config/schema.js';
 import { SecretStoreError, type SecretStore } from '../types.js';
 import { assertSecretId, assertSecretValue, assertToken } from '../value.js';
+import { FileLockTimeoutError, acquireFileLock, lockPathFor } from '../../util/file-lock.js';
 import { removeStaleTemps, tempPrefix, writeFileAtomic } from './atomic-write.js';
 import { EnvelopeError, open, seal } from './envelope.js';
 import { createKeyFile, keyFromRef, readKeyFile } from './key.js';
-import { acquireLock, isProcessAlive } from './lock.js';
 import {
   DEFAULT_MAX_VERSIONS,
   describeSecret,
@@ -51,7 +51,7 @@ export interface FileStore extends SecretStore {
 export function createFileStore(options: FileStoreOptions): FileStore {
   const path = options.path;
   const keyPath = `${path}.key`;
-  const lockPath = `${path}.lock`;
+  const lockPath = lockPathFor(path);
   const now = options.now ?? Date.now;
   const maxVersions = options.maxVersions ?? DEFAULT_MAX_VERSIONS;
   const configuredKey = options.keyBytes ?? (options.key ? keyFromRef(options.key, options.env) : undefined);
@@ -179,10 +179,16 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
     try {
       await fs.mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch(() => undefined);
-      const lock = await acquireLock(lockPath, { timeoutMs: options.lockTimeoutMs });
+      const lock = await acquireFileLock(path, { timeoutMs: options.lockTimeoutMs }).catch((err: unknown) => {
+        if (!(err instanceof FileLockTimeoutError)) throw err;
+        throw new SecretStoreError(
+          'unavailable',
+          `${err.message}; if no rotator process runs, remove the lock file`,
+          { cause: err },
+        );
+      });
       try {
-        await removeStaleTemps(path, tempPrefix(path), isProcessAlive);
-        await removeStaleTemps(lockPath, `${basename(lockPath)}.`, isProcessAlive);
+        await removeStaleTemps(path, tempPrefix(path));
         const exists = (await currentStamp()) !== undefined;
         let key = cachedKey ?? (await readKeyFile(keyPath));
         if (!key) {

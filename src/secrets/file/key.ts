@@ -4,7 +4,7 @@ import type { SecretRef } from '../../config/schema.js';
 import { describeRef, resolveRef } from '../../config/refs.js';
 import { SecretStoreError } from '../types.js';
 import { KEY_LENGTH } from './envelope.js';
-import { fsyncDir } from './atomic-write.js';
+import { fsyncDir } from '../../util/fsync-dir.js';
 
 /** 32 bytes as 64 hex digits or as base64 (standard or URL-safe, padding optional); undefined otherwise. */
 export function decodeKey(text: string): Buffer | undefined {

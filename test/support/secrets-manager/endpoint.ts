@@ -27,6 +27,8 @@ export interface ScriptedFailure {
   operation?: Operation;
   /** How many matching requests fail (default 1). */
   count?: number;
+  /** How many matching requests succeed before the failures start (default 0). */
+  after?: number;
   status: number;
   type: string;
   message?: string;
@@ -107,7 +109,7 @@ export async function startSecretsManagerEndpoint(
     secretAccessKey: 'rotator-test-secret-access-key',
   };
   const model = new SecretsManagerModel(region);
-  const failures: (ScriptedFailure & { count: number })[] = [];
+  const failures: (ScriptedFailure & { count: number; after: number })[] = [];
   const requests: RecordedRequest[] = [];
 
   const send = (res: ServerResponse, status: number, body: unknown, requestId: string) => {
@@ -155,8 +157,10 @@ export async function startSecretsManagerEndpoint(
           );
         }
         const scripted = failures.findIndex((f) => f.operation === undefined || f.operation === operation);
-        if (scripted >= 0) {
-          const f = failures[scripted]!;
+        const f = scripted >= 0 ? failures[scripted]! : undefined;
+        if (f && f.after > 0) {
+          f.after -= 1;
+        } else if (f) {
           f.count -= 1;
           if (f.count <= 0) failures.splice(scripted, 1);
           throw new AwsError(f.type, f.message ?? f.type, f.status);
@@ -194,6 +198,7 @@ export async function startSecretsManagerEndpoint(
     throttle: (count, operation) => {
       failures.push({
         count,
+        after: 0,
         status: 400,
         type: 'ThrottlingException',
         message: 'Rate exceeded',
@@ -201,7 +206,7 @@ export async function startSecretsManagerEndpoint(
       });
     },
     fail: (f) => {
-      failures.push({ ...f, count: f.count ?? 1 });
+      failures.push({ ...f, count: f.count ?? 1, after: f.after ?? 0 });
     },
     labels: (secretId) => model.labels(secretId),
     close: () =>

@@ -1,10 +1,16 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileLockTimeoutError, lockPathFor, withFileLock } from '../../src/util/file-lock.js';
+import {
+  FileLockTimeoutError,
+  PROCESS_ID,
+  acquireFileLock,
+  lockPathFor,
+  withFileLock,
+} from '../../src/util/file-lock.js';
 
 let dir: string;
 let file: string;
@@ -46,13 +52,54 @@ describe('withFileLock', () => {
   });
 
   it('times out with an error naming the live holder', async () => {
+    // Our parent process lives on this host: its lock is not stale.
     const at = new Date().toISOString();
-    await writeFile(lockPathFor(file), JSON.stringify({ pid: process.pid, host: hostname(), at }));
+    const owner = { pid: process.ppid, host: hostname(), process: 'a1b2c3d4e5f60718', nonce: 'n', at };
+    await writeFile(lockPathFor(file), JSON.stringify(owner));
     const err = await withFileLock(file, () => 'never', { timeoutMs: 150 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FileLockTimeoutError);
     expect((err as Error).message).toBe(
-      `timed out after 150ms waiting for lock ${lockPathFor(file)} (held by pid ${process.pid} on ${hostname()} since ${at})`,
+      `timed out after 150ms waiting for lock ${lockPathFor(file)} (held by pid ${process.ppid} on ${hostname()} since ${at})`,
     );
+  });
+
+  it('names the owner in the lock file: pid, host, a per-process id and a per-lock nonce', async () => {
+    const a = await acquireFileLock(file);
+    const raw = JSON.parse(await readFile(lockPathFor(file), 'utf8')) as Record<string, unknown>;
+    expect(raw).toEqual({ ...a.owner });
+    expect(raw).toMatchObject({ pid: process.pid, host: hostname(), process: PROCESS_ID });
+    // Held by this very process: a second acquisition here waits, it does not break it.
+    await expect(acquireFileLock(file, { timeoutMs: 100 })).rejects.toBeInstanceOf(FileLockTimeoutError);
+    await a.release();
+    const b = await acquireFileLock(file, { timeoutMs: 100 });
+    expect(b.owner.nonce).not.toBe(a.owner.nonce);
+    await b.release();
+  });
+
+  it.each([
+    ['another process id', { process: 'dead0dead0dead00', nonce: 'x', at: new Date(0).toISOString() }],
+    ['no process id (an earlier version, `at` in epoch ms)', { nonce: 'dead0000', at: 0 }],
+    ['no process id and no nonce', { at: new Date(0).toISOString() }],
+  ])(
+    'breaks a lock with our pid on our host but %s: an earlier process with our pid (a container PID 1) left it',
+    async (_name, rest) => {
+      await writeFile(lockPathFor(file), JSON.stringify({ pid: process.pid, host: hostname(), ...rest }));
+      expect(await withFileLock(file, () => 'taken', { timeoutMs: 1_000 })).toBe('taken');
+      await expect(stat(lockPathFor(file))).rejects.toThrow(/ENOENT/);
+    },
+  );
+
+  it('removes private files a dead process left next to the lock, and keeps live ones', async () => {
+    const lock = lockPathFor(file);
+    const earlierMe = `${lock}.${process.pid}.dead0dead0dead00.0a0b0c0d0e0f`;
+    const legacyMe = `${lock}.${process.pid}.0a0b0c0d0e0f`;
+    const breakMe = `${lock}.break.${process.pid}.dead0dead0dead00.0a0b0c0d0e0f`;
+    const live = `${lock}.${process.ppid}.a1b2c3d4e5f60718.0a0b0c0d0e0f`;
+    const mine = `${lock}.${process.pid}.${PROCESS_ID}.0a0b0c0d0e0f`;
+    for (const f of [earlierMe, legacyMe, breakMe, live, mine]) await writeFile(f, '{}');
+    await withFileLock(file, () => undefined);
+    const left = (await readdir(dir)).map((n) => join(dir, n)).sort();
+    expect(left).toEqual([live, mine].sort());
   });
 
   it('breaks the lock of a process that was killed while holding it', async () => {

@@ -148,6 +148,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (!spec.accessKey || !spec.secretKey) throw new Error(`${where}: accessKey and secretKey are required`);
     if (typeof spec.password !== 'string' || spec.password === '')
       throw new Error(`${where}: password is required`);
+    const d = spec.applyDelayMs;
+    if (d !== undefined && !(Number.isFinite(d) && d >= 0))
+      throw new Error(`${where}: applyDelayMs must be a number of ms >= 0, got ${String(d)}`);
     let key: string;
     let routeKey: string;
     const secrets = spec.provider === 'ncp-cdss' ? ncpSecrets : cssSecrets;
@@ -492,7 +495,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const colon = decoded.indexOf(':');
     const user = colon < 0 ? '' : decoded.slice(0, colon);
     const pass = colon < 0 ? '' : decoded.slice(colon + 1);
-    if (m && user === cluster.username && pass === cluster.password) {
+    if (m && user === cluster.username && pass === cluster.loginPassword(clock.now())) {
       return send(
         ctx,
         { status: 200, body: JSON.stringify({ cluster: cluster.key, authenticated: true }) },

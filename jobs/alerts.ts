@@ -1,4 +1,5 @@
 import type { TargetConfig } from '../src/config/schema.js';
+import { GUESSED_KIND_DETAIL } from '../src/providers/ncp-cdss/classify.js';
 import type { RotationErrorKind, RotationStep } from '../src/rotation/types.js';
 import type { Alert } from '../src/worker/types.js';
 import type { RotateJobData } from './definitions.js';
@@ -16,6 +17,8 @@ export interface RotationFailureFacts {
   requestId?: string | undefined;
   versionId?: string | undefined;
   detail?: string | undefined;
+  /** The provider error's own detail (e.g. how its kind was decided), when the failure came from one. */
+  providerDetail?: string | undefined;
 }
 
 const SEVERITY: Record<StopReason, Alert['severity']> = {
@@ -84,6 +87,13 @@ export function buildAlerts(
     versionId: error.versionId,
     secretId: target.secret.id,
     detail: error.detail,
+    providerDetail:
+      error.providerDetail ??
+      // NCP's password rejections are always guessed from CDSS's (undocumented) message text; the
+      // run that stops on them sends no request, so it has no provider error of its own.
+      (target.provider === 'ncp-cdss' && error.kind === 'rejections-exhausted'
+        ? GUESSED_KIND_DETAIL
+        : undefined),
     trigger: data.trigger,
     actor: data.actor,
   };

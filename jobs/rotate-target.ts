@@ -5,6 +5,7 @@ import type { Clock } from '../src/core/clock.js';
 import type { PasswordPolicy } from '../src/policy/types.js';
 import type { Provider, ProviderTarget } from '../src/providers/types.js';
 import type { TargetStateStore } from '../src/queue/target-state.js';
+import { isProviderError } from '../src/providers/errors.js';
 import { isRotationError, RotationError } from '../src/rotation/rotation-error.js';
 import type {
   LoginCheck,
@@ -200,49 +201,91 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
         durationMs: now - startedAt,
         detail: error.detail,
       } satisfies Partial<AuditEvent>;
+      const logFields = { targetId: target.config.id, rotationId, kind: error.kind, attempt: data.attempt };
+      const notes = providerNotes(error, ctx.scrub);
+      const providerDetail = notes.detail;
+      const extra = [
+        ...(notes.detail ? [`provider: ${notes.detail}`] : []),
+        ...(notes.vendorMessage ? [`vendor message: ${JSON.stringify(notes.vendorMessage)}`] : []),
+      ];
+      const message = extra.length ? `${error.message} (${extra.join('; ')})` : error.message;
+      /**
+       * A record of the failure (audit trail, target state, job data): written after the alerts, and
+       * never allowed to stop the rest: a broken disk or Redis must not swallow an alert or a retry.
+       */
+      const record = async (what: string, write: () => Promise<unknown>) => {
+        try {
+          await write();
+        } catch (err) {
+          ctx.logger.error(
+            { ...logFields, recordType: what, error: scrubError(err, ctx.scrub) },
+            'failure record could not be written',
+          );
+        }
+      };
+      /** Alerts first (alert() queues and never rejects), then their audit records. */
       const sendAlerts = async (reason: Parameters<typeof buildAlerts>[1]) => {
-        for (const alert of buildAlerts(error, reason, step.reason, target.config, data, now)) {
-          await ctx.audit.append({ ...common, type: 'alert', detail: `${alert.reason}: ${alert.summary}` });
-          await ctx.alert(alert);
+        const facts = { ...error.toJSON(), providerDetail };
+        const alerts = buildAlerts(facts, reason, step.reason, target.config, data, now);
+        for (const alert of alerts) await ctx.alert(alert);
+        for (const alert of alerts) {
+          await record('alert', () =>
+            ctx.audit.append({ ...common, type: 'alert', detail: `${alert.reason}: ${alert.summary}` }),
+          );
         }
       };
       if (step.action === 'retry') {
-        await job.updateData({ ...data, ...step.counters });
-        await ctx.state.recordFailure(target.config.id, rotationId, error.kind, now, true);
-        await ctx.audit.append({ ...common, type: 'rotation-retrying', outcome: 'retrying' });
         if (step.alert) await sendAlerts(step.alert);
-        await job.log(`${error.message}; retry in ${step.delayMs}ms (${step.reason})`);
-        ctx.logger.warn(
-          {
-            targetId: target.config.id,
-            rotationId,
-            kind: error.kind,
-            delayMs: step.delayMs,
-            attempt: data.attempt,
-          },
-          'rotation will be retried',
+        // the counters bound the retries: without them the run must not be retried
+        await job.updateData({ ...data, ...step.counters });
+        await record('target-state', () =>
+          ctx.state.recordFailure(target.config.id, rotationId, error.kind, now, true),
         );
+        await record('rotation-retrying', () =>
+          ctx.audit.append({ ...common, type: 'rotation-retrying', outcome: 'retrying' }),
+        );
+        await record('job-log', () => job.log(`${message}; retry in ${step.delayMs}ms (${step.reason})`));
+        ctx.logger.warn({ ...logFields, delayMs: step.delayMs }, 'rotation will be retried');
         await job.moveToDelayed(now + step.delayMs, token);
         throw new DelayedError();
       }
-      await job.updateData({ ...data, failures: data.failures + 1 });
-      await ctx.state.recordFailure(target.config.id, rotationId, error.kind, now, false);
-      await ctx.audit.append({ ...common, type: 'rotation-failed', outcome: 'failed' });
       await sendAlerts(step.alert);
-      await job.log(`failed: ${error.message} (${step.reason})`);
-      ctx.logger.error(
-        {
-          targetId: target.config.id,
-          rotationId,
-          kind: error.kind,
-          attempt: data.attempt,
-          reason: step.reason,
-        },
-        'rotation failed',
+      await record('job-data', () => job.updateData({ ...data, failures: data.failures + 1 }));
+      await record('target-state', () =>
+        ctx.state.recordFailure(target.config.id, rotationId, error.kind, now, false),
       );
+      await record('rotation-failed', () =>
+        ctx.audit.append({ ...common, type: 'rotation-failed', outcome: 'failed' }),
+      );
+      await record('job-log', () => job.log(`failed: ${message} (${step.reason})`));
+      ctx.logger.error({ ...logFields, reason: step.reason }, 'rotation failed');
       throw new UnrecoverableError(error.message);
     }
   };
+}
+
+/**
+ * What the provider error behind a failure said beyond its kind: its own detail (how the kind was
+ * decided...) and the vendor's message (already scrubbed of the password by the provider and the
+ * core; scrubbed again here of every live secret). For the job log; the alert takes the detail only.
+ */
+function providerNotes(
+  error: RotationError,
+  scrub: ((text: string) => string) | undefined,
+): { detail?: string; vendorMessage?: string } {
+  const cause = error.cause;
+  if (!isProviderError(cause)) return {};
+  const clean = (t: string) => (scrub ?? ((x: string) => x))(t).slice(0, 200);
+  return {
+    ...(cause.detail ? { detail: clean(cause.detail) } : {}),
+    ...(cause.vendorMessage ? { vendorMessage: clean(cause.vendorMessage) } : {}),
+  };
+}
+
+/** The message of a failed record write, scrubbed of live secrets and cut short. */
+function scrubError(err: unknown, scrub: ((text: string) => string) | undefined): string {
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : 'unexpected error';
+  return (scrub ?? ((t: string) => t))(text).slice(0, 300);
 }
 
 /** Anything rotate() throws that is not a RotationError (a bug, a Redis hiccup in a hook) or a timeout. */

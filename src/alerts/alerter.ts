@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../core/clock.js';
@@ -51,12 +51,12 @@ export interface Alerter {
 export const FOLDED_REPEATS_FIELD = 'foldedRepeats';
 
 /**
- * KEYS[1] fold marker, KEYS[2] repeat counter; ARGV[1] window ms, ARGV[2] counter ttl ms.
- * First in the window: set the marker and take (and clear) the repeats counted meanwhile.
- * Otherwise: count one more repeat.
+ * KEYS[1] fold marker, KEYS[2] repeat counter; ARGV[1] window ms, ARGV[2] counter ttl ms, ARGV[3]
+ * this delivery's token. First in the window: set the marker and take (and clear) the repeats
+ * counted meanwhile. Otherwise: count one more repeat.
  */
 const FOLD_SCRIPT = `
-if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
+if redis.call('SET', KEYS[1], ARGV[3], 'NX', 'PX', ARGV[1]) then
   local n = tonumber(redis.call('GET', KEYS[2]) or '0')
   redis.call('DEL', KEYS[2])
   return {1, n}
@@ -64,6 +64,20 @@ end
 local n = redis.call('INCR', KEYS[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return {0, n}
+`;
+
+/**
+ * KEYS[1] fold marker, KEYS[2] repeat counter; ARGV[1] token, ARGV[2] repeats to give back, ARGV[3]
+ * counter ttl ms. A delivery that reached no sink releases its marker (only its own: the window may
+ * have passed and another delivery set a new one), so the next repeat is sent, and hands its
+ * repeats, itself included, back to the counter for that next alert to report.
+ */
+const UNFOLD_SCRIPT = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('INCRBY', KEYS[2], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return 1
 `;
 
 const REPEAT_COUNTER_TTL_MS = 30 * 86_400_000;
@@ -74,7 +88,15 @@ interface FoldingRedis extends Redis {
     counter: string,
     windowMs: number,
     ttlMs: number,
+    token: string,
   ): Promise<[number, number]>;
+  rotatorAlertUnfold(
+    marker: string,
+    counter: string,
+    token: string,
+    repeats: number,
+    ttlMs: number,
+  ): Promise<number>;
 }
 
 class TimeoutError extends Error {
@@ -107,46 +129,88 @@ export function createAlerter(opts: AlerterOptions): Alerter {
   if (typeof redis.rotatorAlertFold !== 'function') {
     redis.defineCommand('rotatorAlertFold', { numberOfKeys: 2, lua: FOLD_SCRIPT });
   }
+  if (typeof redis.rotatorAlertUnfold !== 'function') {
+    redis.defineCommand('rotatorAlertUnfold', { numberOfKeys: 2, lua: UNFOLD_SCRIPT });
+  }
   const pending = new Set<Promise<void>>();
   const errorText = (err: unknown) => scrub(err instanceof Error ? err.message : String(err));
 
-  /** [send it?, repeats folded since the last sent one]. Fails open: without Redis, send. */
-  async function fold(alert: Alert): Promise<[boolean, number]> {
+  interface Fold {
+    send: boolean;
+    /** Repeats folded since the last sent one. */
+    repeats: number;
+    /** Set when this delivery holds the fold marker (Redis answered). */
+    marker?: { key: string; counter: string; token: string };
+  }
+
+  /** Send it, or fold it into the next one? Fails open: without Redis, send. */
+  async function fold(alert: Alert): Promise<Fold> {
     const id = createHash('sha256').update(alert.key).digest('hex').slice(0, 32);
+    const marker = {
+      key: `${opts.prefix}:alerts:fold:${id}`,
+      counter: `${opts.prefix}:alerts:repeats:${id}`,
+      token: randomUUID(),
+    };
     try {
       const [first, n] = await withTimeout(
         redis.rotatorAlertFold(
-          `${opts.prefix}:alerts:fold:${id}`,
-          `${opts.prefix}:alerts:repeats:${id}`,
+          marker.key,
+          marker.counter,
           Math.ceil(opts.foldWindowMs),
           REPEAT_COUNTER_TTL_MS,
+          marker.token,
         ),
         redisTimeoutMs,
         'redis',
       );
-      return [first === 1, n];
+      return first === 1 ? { send: true, repeats: n, marker } : { send: false, repeats: n };
     } catch (err) {
       logger.warn(
         { alertKey: alert.key, error: errorText(err) },
         'alert folding unavailable, sending unfolded',
       );
-      return [true, 0];
+      return { send: true, repeats: 0 };
     }
   }
 
-  async function deliver(sink: AlertSink, alert: Alert): Promise<void> {
+  /** No sink but the log got it: the next repeat must not be folded into an alert nobody saw. */
+  async function unfold(alert: Alert, f: Fold): Promise<void> {
+    if (!f.marker) return;
+    try {
+      await withTimeout(
+        redis.rotatorAlertUnfold(
+          f.marker.key,
+          f.marker.counter,
+          f.marker.token,
+          f.repeats + 1,
+          REPEAT_COUNTER_TTL_MS,
+        ),
+        redisTimeoutMs,
+        'redis',
+      );
+      logger.warn({ alertKey: alert.key }, 'alert reached no sink; its next repeat will be sent');
+    } catch (err) {
+      logger.error(
+        { alertKey: alert.key, error: errorText(err) },
+        'alert reached no sink and its fold marker could not be released',
+      );
+    }
+  }
+
+  /** True once the sink took the alert; false when it gave up. */
+  async function deliver(sink: AlertSink, alert: Alert): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       try {
         await withTimeout(sink.send(alert), sendTimeoutMs, sink.name);
         if (attempt > 1)
           logger.info({ sink: sink.name, alertKey: alert.key, attempt }, 'alert delivered after retry');
-        return;
+        return true;
       } catch (err) {
         const retryable = !(err instanceof AlertSinkError) || err.retryable;
         const fields = { sink: sink.name, alertKey: alert.key, attempt, error: errorText(err) };
         if (!retryable || attempt >= retry.attempts) {
           logger.error(fields, 'alert sink failed, giving up');
-          return;
+          return false;
         }
         const delayMs = backoffDelay({
           attempt,
@@ -162,16 +226,18 @@ export function createAlerter(opts: AlerterOptions): Alerter {
 
   async function handle(raw: Alert): Promise<void> {
     const alert = scrubAlert(raw, scrub);
-    const [send, repeats] = await fold(alert);
-    if (!send) {
+    const f = await fold(alert);
+    if (!f.send) {
       logger.info(
-        { alertKey: alert.key, repeats, reason: alert.reason, targetId: alert.targetId },
+        { alertKey: alert.key, repeats: f.repeats, reason: alert.reason, targetId: alert.targetId },
         'alert folded',
       );
       return;
     }
-    if (repeats > 0) alert.details = { ...alert.details, [FOLDED_REPEATS_FIELD]: repeats };
-    await Promise.all(sinks.map((sink) => deliver(sink, alert)));
+    if (f.repeats > 0) alert.details = { ...alert.details, [FOLDED_REPEATS_FIELD]: f.repeats };
+    const delivered = await Promise.all(sinks.map((sink) => deliver(sink, alert)));
+    const others = sinks.map((s, i) => [s.name, delivered[i]] as const).filter(([n]) => n !== LOG_SINK_NAME);
+    if (others.length > 0 && others.every(([, ok]) => !ok)) await unfold(alert, f);
   }
 
   return {

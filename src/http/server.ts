@@ -121,8 +121,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       res.json({ status: 'ready' });
       return;
     }
+    // Unauthenticated: only the names of the failing checks; their errors (paths, hosts) are logged.
     logger.warn({ failed }, 'not ready');
-    res.status(503).json({ status: 'not ready', failed });
+    res.status(503).json({ status: 'not ready', failing: failed.map((f) => f.check) });
   });
 
   // Everything below needs a credential. Basic only for the browser dashboard: a browser replays

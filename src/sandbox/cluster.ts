@@ -25,6 +25,12 @@ export interface SandboxClusterSpec {
   busyMs?: number;
   /** Extra delay before each answer for this cluster, ms (default: the sandbox's). */
   latencyMs?: number;
+  /**
+   * How long an accepted reset takes to reach the data plane, ms (default 0). Meanwhile the
+   * data-plane login keeps accepting the old password and refuses the new one, like a real cluster
+   * that applies the change asynchronously (the status API may already say ready).
+   */
+  applyDelayMs?: number;
 }
 
 export const NCP_API_PREFIXES = ['v1', 'sgn-v1', 'jpn-v1', 'krs-v1'] as const;
@@ -35,10 +41,13 @@ export class SandboxCluster {
   readonly provider: ProviderId;
   readonly spec: Readonly<SandboxClusterSpec>;
   readonly username: string;
-  /** `GET` with HTTP basic auth: 200 for the current password, 401 otherwise. */
+  /** `GET` with HTTP basic auth: 200 for the password the data plane has, 401 otherwise. */
   readonly dataPlaneUrl: string;
 
   #password: string;
+  /** What the data plane accepts until `#appliedAt` (the password before a reset still applying). */
+  #loginPassword: string;
+  #appliedAt = 0;
   readonly #history: string[];
   readonly #faults: SandboxFault[] = [];
   #busyMs: number | undefined;
@@ -60,14 +69,20 @@ export class SandboxCluster {
     this.username = spec.username ?? 'admin';
     this.dataPlaneUrl = dataPlaneUrl;
     this.#password = spec.password;
+    this.#loginPassword = spec.password;
     this.#history = [spec.password];
     this.#busyMs = spec.busyMs;
     this.#latencyMs = spec.latencyMs;
   }
 
-  /** The password the cluster accepts now. */
+  /** The cluster's password: the last one set (the data plane may lag, see `applyDelayMs`). */
   get password(): string {
     return this.#password;
+  }
+
+  /** The password the data-plane login accepts at `nowMs`. */
+  loginPassword(nowMs: number): string {
+    return nowMs < this.#appliedAt ? this.#loginPassword : this.#password;
   }
 
   /** Every password the cluster has had, oldest first (the initial one included). */
@@ -133,16 +148,24 @@ export class SandboxCluster {
     return this.busyUntil > nowMs;
   }
 
-  /** Sets the password directly (out of band, like an operator in the console). */
+  /** Sets the password directly (out of band, like an operator in the console): applied at once. */
   setPassword(password: string): this {
     this.#password = password;
+    this.#loginPassword = password;
+    this.#appliedAt = 0;
     this.#history.push(password);
     return this;
   }
 
-  /** @internal Applies an accepted reset. */
+  /** @internal Applies an accepted reset; the data plane gets it `applyDelayMs` later. */
   apply(password: string, nowMs: number, busyMs: number): void {
+    const before = this.loginPassword(nowMs);
     this.setPassword(password);
+    const delay = this.spec.applyDelayMs ?? 0;
+    if (delay > 0) {
+      this.#loginPassword = before;
+      this.#appliedAt = nowMs + delay;
+    }
     this.resetsApplied += 1;
     this.busyUntil = Math.max(this.busyUntil, nowMs + busyMs);
   }

@@ -9,6 +9,13 @@ import { NCP_API_PREFIXES, type SandboxClusterSpec } from './cluster.js';
  * The `rotator sandbox --clusters FILE` format (YAML or JSON): either a list of clusters or
  * `{ busyMs?, latencyMs?, clusters: [...] }`. See config/sandbox-clusters.example.yaml.
  */
+const ms = () =>
+  z
+    .number({ error: 'must be a whole number of ms >= 0' })
+    .int('must be a whole number of ms >= 0')
+    .nonnegative('must be a whole number of ms >= 0')
+    .optional();
+
 const clusterSchema = z.strictObject({
   key: z.string().min(1).optional(),
   provider: z.enum(PROVIDER_IDS, { error: () => `must be one of: ${PROVIDER_IDS.join(', ')}` }),
@@ -25,15 +32,16 @@ const clusterSchema = z.strictObject({
   tokens: z.array(z.string().min(1)).optional(),
   password: z.string().min(1),
   username: z.string().min(1).optional(),
-  busyMs: z.number().int().nonnegative().optional(),
-  latencyMs: z.number().int().nonnegative().optional(),
+  busyMs: ms(),
+  latencyMs: ms(),
+  applyDelayMs: ms(),
 });
 
 const fileSchema = z.union([
   z.array(clusterSchema),
   z.strictObject({
-    busyMs: z.number().int().nonnegative().optional(),
-    latencyMs: z.number().int().nonnegative().optional(),
+    busyMs: ms(),
+    latencyMs: ms(),
     clusters: z.array(clusterSchema),
   }),
 ]);

@@ -10,6 +10,19 @@ import { type CannedAnswer, css, faultAnswer, ncp } from './responses.js';
 import { verifyNcpV2 } from './verify-ncp-v2.js';
 import { verifySdkHmacSha256 } from './verify-sdk-hmac.js';
 
+/**
+ * The headers an AK/SK-signed CSS call must have signed besides host and x-sdk-date. The reference
+ * signs `content-type;host;x-project-id;x-sdk-date` (the providers send and sign Content-Type on GET
+ * too): a sent X-Project-Id or Content-Type must be signed, and so must Content-Type whenever there
+ * is a body, so neither can be swapped in transit.
+ */
+function cssMustSign(req: Pick<IncomingMessage, 'headers'>, body: Uint8Array): string[] {
+  const out: string[] = [];
+  if (req.headers['content-type'] !== undefined || body.length > 0) out.push('content-type');
+  if (req.headers['x-project-id'] !== undefined) out.push('x-project-id');
+  return out;
+}
+
 export const CSS_MAX_SKEW_MS = 15 * 60_000;
 export const NCP_MAX_SKEW_MS = 5 * 60_000;
 const MAX_BODY_BYTES = 64 * 1024;
@@ -135,6 +148,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (!spec.accessKey || !spec.secretKey) throw new Error(`${where}: accessKey and secretKey are required`);
     if (typeof spec.password !== 'string' || spec.password === '')
       throw new Error(`${where}: password is required`);
+    const d = spec.applyDelayMs;
+    if (d !== undefined && !(Number.isFinite(d) && d >= 0))
+      throw new Error(`${where}: applyDelayMs must be a number of ms >= 0, got ${String(d)}`);
     let key: string;
     let routeKey: string;
     const secrets = spec.provider === 'ncp-cdss' ? ncpSecrets : cssSecrets;
@@ -278,7 +294,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           secretFor: (ak) => cssSecrets.get(ak),
           nowMs: clock.now(),
           maxSkewMs: CSS_MAX_SKEW_MS,
-          mustSign: req.headers['x-project-id'] === undefined ? [] : ['x-project-id'],
+          mustSign: cssMustSign(req, ctx.body),
         },
       );
       if (v.accessKey) ctx.entry.accessKey = v.accessKey;
@@ -479,7 +495,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const colon = decoded.indexOf(':');
     const user = colon < 0 ? '' : decoded.slice(0, colon);
     const pass = colon < 0 ? '' : decoded.slice(colon + 1);
-    if (m && user === cluster.username && pass === cluster.password) {
+    if (m && user === cluster.username && pass === cluster.loginPassword(clock.now())) {
       return send(
         ctx,
         { status: 200, body: JSON.stringify({ cluster: cluster.key, authenticated: true }) },

@@ -225,6 +225,52 @@ describe('createAlerter', () => {
     dead.disconnect();
   });
 
+  it('delivers the next repeat when every sink gave up on the first, instead of folding it', async () => {
+    newPrefix();
+    // down for the first alert's three tries, then back
+    const hook = await receiver((n) => (n < FAST_RETRY.attempts ? 500 : 200));
+    const { logger, lines } = captureLogger();
+    const a = alerter({ sinks: [createWebhookSink({ url: hook.url })], logger });
+
+    await a.alert(sampleAlert({ summary: 'first' }));
+    await a.flush();
+    expect(hook.received).toHaveLength(FAST_RETRY.attempts);
+    expect(lines.some((l) => l.includes('"msg":"alert sink failed, giving up"'))).toBe(true);
+
+    // well within the 60 s fold window
+    await a.alert(sampleAlert({ summary: 'second' }));
+    await a.flush();
+    expect(hook.received).toHaveLength(FAST_RETRY.attempts + 1);
+    const second = JSON.parse(hook.received.at(-1)!.body) as Alert;
+    expect(second.summary).toBe('second');
+    // the undelivered one is counted as a repeat of the delivered one
+    expect(second.details.foldedRepeats).toBe(1);
+    expect(lines.filter((l) => l.includes('"msg":"alert folded"'))).toHaveLength(0);
+
+    // delivered now: the window holds again
+    await a.alert(sampleAlert({ summary: 'third' }));
+    await a.flush();
+    expect(hook.received).toHaveLength(FAST_RETRY.attempts + 1);
+    expect(lines.filter((l) => l.includes('"msg":"alert folded"'))).toHaveLength(1);
+  });
+
+  it('keeps folding when at least one sink got the alert', async () => {
+    newPrefix();
+    const good = await receiver();
+    const down = await receiver(() => 500);
+    const { logger } = captureLogger();
+    const a = alerter({
+      sinks: [createWebhookSink({ url: down.url }), createWebhookSink({ url: good.url })],
+      logger,
+    });
+    await a.alert(sampleAlert());
+    await a.flush();
+    await a.alert(sampleAlert());
+    await a.flush();
+    expect(good.received).toHaveLength(1);
+    expect(down.received).toHaveLength(FAST_RETRY.attempts);
+  });
+
   it('always has the log sink: critical as error, warning as warn', async () => {
     newPrefix();
     const { logger, lines } = captureLogger();

@@ -64,27 +64,34 @@ describe('health and readiness', () => {
     expect(await res.json()).toEqual({ status: 'ok' });
   });
 
-  it('/readyz is 200 when every check passes and 503 naming the failing part otherwise', async () => {
+  it('/readyz is 200 when every check passes and 503 naming only the failing part otherwise', async () => {
     let storeUp = true;
-    const { url } = await start({
+    const detail = 'secret store unreachable: open /var/lib/rotator/secrets.json: ECONNREFUSED';
+    const { url, logger } = await start({
       redis: async () => {
         await connection.ping();
       },
       store: async () => {
-        if (!storeUp) throw new Error('secret store unreachable: ECONNREFUSED');
+        if (!storeUp) throw new Error(detail);
       },
     });
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     storeUp = false;
     const res = await fetch(`${url}/readyz`);
     expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({
-      status: 'not ready',
-      failed: [{ check: 'store', error: 'secret store unreachable: ECONNREFUSED' }],
-    });
+    const text = await res.text();
+    // unauthenticated: the names of the failing checks, never their error text (paths, hosts)
+    expect(JSON.parse(text)).toEqual({ status: 'not ready', failing: ['store'] });
+    expect(text).not.toContain('/var/lib');
+    expect(text).not.toContain('ECONNREFUSED');
+    // the details go to the server's log
+    const logged = logger.entries.filter((e) => e.msg === 'not ready');
+    expect(logged).toHaveLength(1);
+    expect(logged[0]!.obj).toEqual({ failed: [{ check: 'store', error: detail }] });
   });
 
   it('/readyz takes a single function too, and a check that hangs times out', async () => {
+    const logger = memoryLogger();
     server = await startHttpServer({
       host: '127.0.0.1',
       port: 0,
@@ -94,12 +101,12 @@ describe('health and readiness', () => {
       readyTimeoutMs: 100,
       registry: createRotatorMetrics().registry,
       queues: [],
-      logger: memoryLogger(),
+      logger,
     });
     const res = await fetch(`${server.url}/readyz`);
     expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({
-      status: 'not ready',
+    expect(await res.json()).toEqual({ status: 'not ready', failing: ['ready'] });
+    expect(logger.entries.find((e) => e.msg === 'not ready')?.obj).toEqual({
       failed: [{ check: 'ready', error: 'no answer within 100ms' }],
     });
   });

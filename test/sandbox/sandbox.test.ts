@@ -140,6 +140,53 @@ describe('sandbox', () => {
     });
   });
 
+  it('CSS: refuses an AK/SK signature that leaves out a Content-Type the request carries', async () => {
+    const clock = manualClock(START);
+    sandbox = await startSandbox({ clock });
+    const c = sandbox.clusters.add(sandboxSpec('huaweicloud-css'));
+    const base = `${sandbox.url}/v1.0/${c.spec.projectId}/clusters/${c.spec.clusterId}`;
+    const creds = { accessKey: c.spec.accessKey, secretKey: c.spec.secretKey };
+    const project = { 'X-Project-Id': c.spec.projectId! };
+    const ct = { 'Content-Type': 'application/json' };
+    const call = async (
+      method: 'GET' | 'POST',
+      url: string,
+      body: string,
+      signedHeaders: Record<string, string>,
+      unsigned: Record<string, string> = {},
+    ) => {
+      const bytes = Buffer.from(body);
+      const signed = signSdkHmacSha256({ method, url, headers: signedHeaders, body: bytes }, creds, START);
+      const res = await fetch(url, {
+        method,
+        headers: { ...signed.headers, ...unsigned },
+        ...(method === 'POST' ? { body: bytes } : {}),
+      });
+      return { status: res.status, text: await res.text(), signedHeaders: signed.signedHeaders };
+    };
+    const reset = `${base}/password/reset`;
+    const body = JSON.stringify({ newpassword: testPassword() });
+
+    // a reset whose Content-Type is sent but not signed: the body's type could be swapped in transit
+    const unsignedCt = await call('POST', reset, body, project, ct);
+    expect(unsignedCt.signedHeaders).toBe('host;x-project-id;x-sdk-date');
+    expect(unsignedCt.status).toBe(401);
+    expect(unsignedCt.text).toContain('APIGW.0301');
+    // a reset with a body and no Content-Type at all: content-type must still be signed
+    expect((await call('POST', reset, body, project)).status).toBe(401);
+    expect(c.history).toHaveLength(1);
+    // the status GET the providers send (Content-Type on GET too) must sign it as well
+    expect((await call('GET', base, '', project, ct)).status).toBe(401);
+    expect((await call('GET', base, '', { ...ct, ...project })).status).toBe(200);
+    // a GET without a body and without a Content-Type has none to sign
+    expect((await call('GET', base, '', project)).status).toBe(200);
+    // the reference's list, content-type;host;x-project-id;x-sdk-date, is accepted
+    const ok = await call('POST', reset, body, { ...ct, ...project });
+    expect(ok.signedHeaders).toBe('content-type;host;x-project-id;x-sdk-date');
+    expect(ok.status).toBe(200);
+    expect(c.history).toHaveLength(2);
+  });
+
   it('logs every request without passwords, and reports it to onRequest', async () => {
     const seen: string[] = [];
     const clock = manualClock(START);

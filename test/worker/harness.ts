@@ -41,6 +41,8 @@ export interface HarnessOptions {
   mutate?: (config: RotatorConfig) => void;
   /** Redis to use (default the run's). */
   redisUrl?: string;
+  /** Changes the built components before the worker starts (e.g. a failing audit trail). */
+  wrapComponents?: (components: BuiltComponents) => BuiltComponents;
 }
 
 export interface Harness {
@@ -176,7 +178,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const alerts: Alert[] = [];
   const logs: string[] = [];
   const registry = new SecretRegistry();
-  const components = await buildComponents({
+  const built = await buildComponents({
     config,
     redis,
     env,
@@ -193,6 +195,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     extraSinks: [{ name: 'capture', send: async (a) => void alerts.push(a) }],
     alertFoldWindowMs: 1,
   });
+  const components = options.wrapComponents ? options.wrapComponents(built) : built;
   const runtime = await startWorkerRuntime({
     config,
     components,

@@ -35,6 +35,9 @@ config/sandbox-clusters.example.yaml are served):
       username: admin                 # data-plane user
       busyMs: 2000                    # per-cluster overrides
       latencyMs: 0
+      applyDelayMs: 0                 # optional: the data-plane login keeps the OLD password (and
+                                      # refuses the new one) this long after an accepted reset,
+                                      # like a cluster applying the change asynchronously
 `;
 
 function parsePort(value: string): number {

@@ -4,11 +4,34 @@ import { parseRetryAfter } from '../shared/retry-after.js';
 import { ncpResetResponseSchema } from './schema.js';
 
 /**
- * CDSS's own error codes are not published (UNKNOWN in cloud-apis.md): a failure whose vendor
- * message talks about the password is taken as the password being rejected. The sandbox answers
- * password errors as HTTP 400 `{"code":1001,"message":"Invalid kafkaManagerUserPassword: ..."}`.
+ * CDSS's own error codes and bodies are not published (UNKNOWN in cloud-apis.md), so the kind of a
+ * CDSS refusal is GUESSED from the words of its message, and the error says so (`detail`):
+ * - the cluster is changing ("in progress", "while changing", "being updated"...): busy, whatever
+ *   else the message says: the password is not at fault;
+ * - the password's value is refused ("invalid"/"weak" password, length, characters, complexity,
+ *   rules, same as before...): password-rejected (a fresh password may pass);
+ * - anything else, even about the password ("password reset is not supported"): bad-request.
+ * The sandbox answers password errors as HTTP 400 `{"code":1001,"message":"Invalid
+ * kafkaManagerUserPassword: ..."}`.
  */
-const PASSWORD_MESSAGE = /password/i;
+const CHANGING_MESSAGE =
+  /\b(in progress|changing|(being|currently) (changed|updated|modified|created|deleted|restarted|applied|reset)|another (operation|task|request|change)|is busy|not running|try again later)\b/i;
+const PASSWORD_WORD = /password/i;
+const PASSWORD_VALUE_REFUSED =
+  /\b(invalid|weak|too (short|long|simple|common)|length|characters?|contains?|complex(ity)?|format|not allowed|forbidden|polic(y|ies)|rules?|requirements?|same as|reused?|previous(ly)?|strength|strong)\b/i;
+
+export const GUESSED_KIND_DETAIL =
+  'guessed from the vendor message text: CDSS error codes are not documented';
+
+/** The kind a CDSS refusal message suggests, or undefined when it suggests none. */
+export function kindFromNcpMessage(
+  message: string | null | undefined,
+): 'busy' | 'password-rejected' | undefined {
+  if (!message) return undefined;
+  if (CHANGING_MESSAGE.test(message)) return 'busy';
+  if (PASSWORD_WORD.test(message) && PASSWORD_VALUE_REFUSED.test(message)) return 'password-rejected';
+  return undefined;
+}
 
 function withVendor(a: AnswerFacts, kind: Classified['kind']): Classified {
   const v = parseVendorError(a.text);
@@ -37,7 +60,8 @@ export function classifyNcpFailure(a: AnswerFacts): Classified {
   if (s >= 500 && s <= 599) return { ...c, kind: 'unknown-outcome' };
   if (s >= 400 && s <= 499) {
     if (c.vendorCode === undefined && c.vendorMessage === undefined) return c;
-    return { ...c, kind: PASSWORD_MESSAGE.test(c.vendorMessage ?? '') ? 'password-rejected' : 'bad-request' };
+    const guessed = kindFromNcpMessage(c.vendorMessage);
+    return guessed ? { ...c, kind: guessed, detail: GUESSED_KIND_DETAIL } : { ...c, kind: 'bad-request' };
   }
   return c;
 }
@@ -57,6 +81,10 @@ export function classifyNcpResetSuccess(a: AnswerFacts): Classified | undefined 
   const out: Classified = { kind: 'bad-response', status: a.status, vendorCode: String(code) };
   if (message) out.vendorMessage = message;
   if (requestId) out.requestId = requestId;
-  if (String(code) !== '0' && message && PASSWORD_MESSAGE.test(message)) out.kind = 'password-rejected';
+  const guessed = String(code) !== '0' ? kindFromNcpMessage(message) : undefined;
+  if (guessed) {
+    out.kind = guessed;
+    out.detail = GUESSED_KIND_DETAIL;
+  }
   return out;
 }

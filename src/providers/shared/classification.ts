@@ -8,6 +8,8 @@ export interface Classified {
   vendorMessage?: string;
   requestId?: string;
   retryAfterMs?: number;
+  /** How the kind was decided, when that is worth saying (e.g. a guess from the message text). */
+  detail?: string;
 }
 
 /** What a classifier sees of an answer: status, lower-cased headers, raw text, and the time. */

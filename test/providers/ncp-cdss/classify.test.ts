@@ -1,8 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { TargetConfig } from '../../../src/config/schema.js';
-import type { ErrorKind } from '../../../src/providers/errors.js';
-import { classifyNcpFailure, classifyNcpResetSuccess } from '../../../src/providers/ncp-cdss/classify.js';
+import { manualClock } from '../../../src/core/clock.js';
+import { type ErrorKind, isProviderError, type ProviderError } from '../../../src/providers/errors.js';
+import {
+  classifyNcpFailure,
+  classifyNcpResetSuccess,
+  GUESSED_KIND_DETAIL,
+} from '../../../src/providers/ncp-cdss/classify.js';
+import { createProvider } from '../../../src/providers/registry.js';
+import { sandboxTarget, startSandbox } from '../../../src/sandbox/index.js';
 import { ncpBaseUrl, ncpClusterState } from '../../../src/providers/ncp-cdss/index.js';
+import { sandboxSpec } from '../../support/sandbox.js';
 
 const j = (o: unknown) => JSON.stringify(o);
 const gw = (errorCode: string | number, message: string) => j({ error: { errorCode, message } });
@@ -54,6 +62,72 @@ describe('NCP failure classification', () => {
     [j({ result: true }), 'bad-response'],
   ])('200 with %s → %s', (text, kind) => {
     expect(classifyNcpResetSuccess({ status: 200, headers: {}, text, nowMs: 0 })?.kind).toBe(kind);
+  });
+});
+
+describe('NCP password-rejected is a guess from the message text (CDSS codes are undocumented)', () => {
+  const cdss = (status: number, message: string, code = 1001) => ({
+    status,
+    headers: {},
+    text: j({ code, message, stackTrace: null }),
+    nowMs: 0,
+  });
+  const table: [string, ErrorKind][] = [
+    // the password's value is refused: a fresh one may pass
+    ['Invalid kafkaManagerUserPassword: must be 8 to 20 characters', 'password-rejected'],
+    ['Invalid kafkaManagerUserPassword: contains a character that is not allowed', 'password-rejected'],
+    ['The password does not meet the complexity requirements.', 'password-rejected'],
+    ['Password is too weak', 'password-rejected'],
+    ['password must not be the same as the previous password', 'password-rejected'],
+    ['Invalid password format', 'password-rejected'],
+    // the cluster is changing: not the password's fault, ask again later
+    ['cannot reset password while changing', 'busy'],
+    ['Password reset in progress', 'busy'],
+    ['A password change is already in progress for this cluster.', 'busy'],
+    ['The manager password cannot be reset while the cluster is being updated', 'busy'],
+    ['The cluster cannot be changed while its status is changing.', 'busy'],
+    ['another operation is running on the cluster; try again later', 'busy'],
+    // about the password, but not about its value: a human must look
+    ['Password reset is not supported for this cluster type', 'bad-request'],
+    ['Password reset failed', 'bad-request'],
+    ['Bad Request: malformed request body.', 'bad-request'],
+  ];
+
+  it.each(table)('400 "%s" → %s', (message, kind) => {
+    const c = classifyNcpFailure(cdss(400, message));
+    expect(c.kind).toBe(kind);
+    if (kind === 'bad-request') expect(c.detail).toBeUndefined();
+    else expect(c.detail).toMatch(/guess(ed)? from the vendor message text/);
+  });
+
+  it.each(table.map(([m, k]) => [m, k === 'bad-request' ? 'bad-response' : k] as const))(
+    '200 with code 1001 "%s" → %s',
+    (message, kind) => {
+      const c = classifyNcpResetSuccess({
+        ...cdss(200, message),
+        text: j({ code: 1001, message, result: null }),
+      });
+      expect(c?.kind).toBe(kind);
+    },
+  );
+
+  it('says so in the ProviderError the provider throws for the sandbox, without the password', async () => {
+    const clock = manualClock(Date.UTC(2026, 0, 1));
+    const sandbox = await startSandbox({ clock });
+    try {
+      const cluster = sandbox.clusters.add(sandboxSpec('ncp-cdss', 7));
+      const p = createProvider('ncp-cdss', { fetch: globalThis.fetch, clock, timeoutMs: 5_000 });
+      const password = 'Sh0rt-x';
+      const err = await p.reset(sandboxTarget(sandbox.url, cluster), password).catch((e: unknown) => e);
+      expect(isProviderError(err)).toBe(true);
+      const e = err as ProviderError;
+      expect(e.kind).toBe('password-rejected');
+      expect(e.detail).toBe(GUESSED_KIND_DETAIL);
+      expect(e.message).toContain(GUESSED_KIND_DETAIL);
+      expect(`${e.message} ${JSON.stringify(e)}`).not.toContain(password);
+    } finally {
+      await sandbox.close();
+    }
   });
 });
 

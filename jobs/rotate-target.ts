@@ -113,8 +113,30 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
       actor: data.actor,
       attempt: data.attempt,
     } satisfies Partial<AuditEvent>;
-    await ctx.state.recordRunning(target.config.id, rotationId);
-    await ctx.audit.append({ ...base, type: 'rotation-started' });
+    try {
+      await ctx.state.recordRunning(target.config.id, rotationId);
+      await ctx.audit.append({ ...base, type: 'rotation-started' });
+    } catch (err) {
+      // Nothing has been changed yet, and no rotation runs unaudited: stop this one and tell a human
+      // (the pending version of an earlier run, if any, is rolled forward by the next rotation).
+      const error = ctx.scrub ? ctx.scrub(String((err as Error)?.message ?? err)) : 'unavailable';
+      ctx.logger.error(
+        { targetId: target.config.id, rotationId, error },
+        'rotation start could not be recorded',
+      );
+      await ctx.alert({
+        key: `${target.config.id}:final-failure`,
+        severity: 'critical',
+        reason: 'final-failure',
+        targetId: target.config.id,
+        provider: target.config.provider,
+        rotationId,
+        summary: `${target.config.id}: the start of the rotation could not be recorded (Redis or the audit trail failed); nothing was changed`,
+        details: { step: 'start', error },
+        at: ctx.clock.now(),
+      });
+      throw new UnrecoverableError('rotation start could not be recorded: nothing was changed');
+    }
     await job.log(`attempt ${data.attempt} started (trigger ${data.trigger} by ${data.actor})`);
 
     const timeout = AbortSignal.timeout(rotationTimeoutMs(target.timing));

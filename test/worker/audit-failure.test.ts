@@ -21,11 +21,16 @@ beforeAll(async () => {
         target: { retry: { attempts: 3, initialDelay: 50, maxDelay: 100 } },
       },
       { key: 'precondition', faults: [{ type: 'http', status: 412 }] },
+      // the trail refuses even the start record of this one: no rotation may run unaudited
+      { key: 'unaudited' },
     ],
     wrapComponents: (c) => {
       const inner = c.audit;
       c.audit = {
         append: async (event) => {
+          if (event.targetId === 'unaudited' && event.type === 'rotation-started') {
+            throw new Error('EIO: i/o error, write');
+          }
           if (BROKEN_TYPES.has(event.type)) {
             refused.push(event);
             throw new Error('ENOSPC: no space left on device, write');
@@ -68,6 +73,14 @@ describe('a failing audit trail on the failure path', () => {
     expect(reasons).toEqual(['precondition']);
     const status = (await h.runtime.control.statuses()).find((s) => s.id === 'precondition')!;
     expect(status.lastOutcome).toBe('failed');
+  });
+
+  it('does not rotate when the start cannot be recorded, and alerts', async () => {
+    expect(outcomes.get('unaudited')!.outcome).toBe('failed');
+    expect(h.sandbox.clusters.get('unaudited')!.history).toHaveLength(1); // the initial password only
+    const alerts = h.alerts.filter((a) => a.targetId === 'unaudited');
+    expect(alerts.map((a) => a.reason)).toEqual(['final-failure']);
+    expect(alerts[0]!.summary).toMatch(/could not be recorded.*nothing was changed/);
   });
 
   it('logs each refused record with a static message and its fields, never a password', async () => {

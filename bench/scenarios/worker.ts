@@ -12,7 +12,14 @@ import { createFileStore } from '../../src/secrets/file/index.js';
 import { createRotationControl } from '../../src/worker/control.js';
 import { type ChildHandle, forkChild } from '../child.js';
 import type { ChildMessage } from '../children/protocol.js';
-import { type BenchContext, emptyResult, poll, profileArgs, type ScenarioResult, tempDir } from '../context.js';
+import {
+  type BenchContext,
+  emptyResult,
+  poll,
+  profileArgs,
+  type ScenarioResult,
+  tempDir,
+} from '../context.js';
 import { countCalls, FLEET_ACCESS_KEY, FLEET_SECRET_KEY, fleetSpecs } from '../fleet.js';
 import { summarizeProfiles } from '../profile.js';
 import { deletePrefix, redisSnapshot } from '../redis-stats.js';
@@ -67,11 +74,16 @@ function writeSetup(ctx: BenchContext, sandboxUrl: string, n: number, rateLimit?
   const storePath = join(dir, 'secrets.enc');
   const storeKeyHex = randomBytes(32).toString('hex');
   const targets = fleetSpecs(n).map(
-    (spec) => sandboxTarget(sandboxUrl, new SandboxCluster(spec, spec.key!, `${sandboxUrl}/_dataplane/${spec.key}`)).config,
+    (spec) =>
+      sandboxTarget(sandboxUrl, new SandboxCluster(spec, spec.key!, `${sandboxUrl}/_dataplane/${spec.key}`))
+        .config,
   );
   const limits = rateLimit
     ? Object.fromEntries(
-        ['huaweicloud-css', 'otc-css', 'ncp-cdss'].map((id) => [id, { rateLimit: { max: rateLimit.max, per: rateLimit.per } }]),
+        ['huaweicloud-css', 'otc-css', 'ncp-cdss'].map((id) => [
+          id,
+          { rateLimit: { max: rateLimit.max, per: rateLimit.per } },
+        ]),
       )
     : {};
   const config = {
@@ -200,7 +212,12 @@ async function fleetRun(
 }
 
 /** Reconcile of n targets: the function itself (cold, then unchanged), and worker start to reconciled. */
-async function schedulesRun(ctx: BenchContext, n: number, samples: Samples, out: ScenarioResult): Promise<void> {
+async function schedulesRun(
+  ctx: BenchContext,
+  n: number,
+  samples: Samples,
+  out: ScenarioResult,
+): Promise<void> {
   const sandbox = await startSandbox({});
   const setup = writeSetup(ctx, sandbox.url, n);
   const config = loadConfig(setup.configPath, setup.env);
@@ -216,7 +233,9 @@ async function schedulesRun(ctx: BenchContext, n: number, samples: Samples, out:
     const warm = await reconcileSchedulers(queues.triggers, ctx.redis, setup.prefix, desired);
     const warmMs = performance.now() - t;
     if (cold.added.length !== desired.length || warm.unchanged !== desired.length) {
-      throw new Error(`reconcile: cold added ${cold.added.length}, warm unchanged ${warm.unchanged} of ${desired.length}`);
+      throw new Error(
+        `reconcile: cold added ${cold.added.length}, warm unchanged ${warm.unchanged} of ${desired.length}`,
+      );
     }
     samples.add('reconcile.coldMs', coldMs);
     samples.add('reconcile.warmMs', warmMs);
@@ -226,7 +245,9 @@ async function schedulesRun(ctx: BenchContext, n: number, samples: Samples, out:
     samples.add('reconcile.restartMs', restart.startToReconciledMs);
     out.peakRss.push({ label: 'worker process', bytes: restart.child.peakRss() });
     await restart.child.stop(30_000);
-    ctx.log(`reconcile ${n}: cold ${coldMs.toFixed(0)} ms, warm ${warmMs.toFixed(0)} ms, worker restart to reconciled ${restart.startToReconciledMs.toFixed(0)} ms`);
+    ctx.log(
+      `reconcile ${n}: cold ${coldMs.toFixed(0)} ms, warm ${warmMs.toFixed(0)} ms, worker restart to reconciled ${restart.startToReconciledMs.toFixed(0)} ms`,
+    );
   } finally {
     await queues.close();
     await sandbox.close();

@@ -9,6 +9,8 @@ export interface JobRun {
   /** CPU of the worker child over the window, ms (from /proc). */
   workerCpuMs: number;
   redisCpuMs: number;
+  /** Redis commands processed over the window (all clients, the poller included). */
+  redisCommands: number;
   peakRss: number;
   completed: number;
   failed: number;
@@ -63,6 +65,7 @@ export async function jobRun(ctx: BenchContext, o: JobRunOptions): Promise<JobRu
       wallMs,
       workerCpuMs: s1.cpuMs - s0.cpuMs,
       redisCpuMs: r1.cpuMs - r0.cpuMs,
+      redisCommands: r1.commands - r0.commands,
       peakRss: child.peakRss(),
       completed: counts.completed ?? 0,
       failed: counts.failed ?? 0,

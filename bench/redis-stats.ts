@@ -5,13 +5,20 @@ import { parseInfo } from './machine.js';
 export interface RedisSnapshot {
   cpuMs: number;
   usedMemory: number;
+  /** Commands the server has processed (INFO stats total_commands_processed). */
+  commands: number;
 }
 
 export async function redisSnapshot(redis: Redis): Promise<RedisSnapshot> {
   const cpu = parseInfo(await redis.info('cpu'));
   const mem = parseInfo(await redis.info('memory'));
+  const stats = parseInfo(await redis.info('stats'));
   const sec = Number(cpu.get('used_cpu_user') ?? NaN) + Number(cpu.get('used_cpu_sys') ?? NaN);
-  return { cpuMs: sec * 1000, usedMemory: Number(mem.get('used_memory') ?? NaN) };
+  return {
+    cpuMs: sec * 1000,
+    usedMemory: Number(mem.get('used_memory') ?? NaN),
+    commands: Number(stats.get('total_commands_processed') ?? NaN),
+  };
 }
 
 /** Deletes every key under `prefix:` (SCAN, never FLUSH: REDIS_URL may point at a shared server). */

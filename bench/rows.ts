@@ -71,6 +71,7 @@ export function buildRows(
       add(ov, 'worker: CPU per rotation', 'ms', 'pipeline.cpuMsPerJob');
       add(ov, 'worker: CPU beyond bare BullMQ', 'ms', 'pipeline.extraCpuMsPerJob', '<= 1');
       add(ov, 'worker: Redis CPU per rotation', 'ms', 'pipeline.redisCpuMsPerJob');
+      add(ov, 'worker: Redis commands per rotation', 'cmds', 'pipeline.redisCmdsPerJob');
     } else {
       missing(ov, 'worker, 0 ms latency: rotations per second', 'jobs/s');
       missing(ov, 'worker: CPU beyond bare BullMQ', 'ms', '<= 1');
@@ -90,6 +91,7 @@ export function buildRows(
     add(ov, 'bare BullMQ no-op: jobs per second', 'jobs/s', 'bare.jobsPerSec');
     add(ov, 'bare BullMQ no-op: worker CPU per job', 'ms', 'bare.cpuMsPerJob');
     add(ov, 'bare BullMQ no-op: Redis CPU per job', 'ms', 'bare.redisCpuMsPerJob');
+    add(ov, 'bare BullMQ no-op: Redis commands per job', 'cmds', 'bare.redisCmdsPerJob');
   }
   if (want('schedules')) {
     const sc = `3 schedules ${n}`;

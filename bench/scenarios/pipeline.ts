@@ -129,11 +129,13 @@ export async function runPipeline(
       samples.add('pipe.jobsPerSec', (jobs / pipe.wallMs) * 1000);
       samples.add('pipe.cpuMsPerJob', pipe.workerCpuMs / jobs);
       samples.add('pipe.redisCpuMsPerJob', pipe.redisCpuMs / jobs);
+      samples.add('pipe.redisCmdsPerJob', pipe.redisCommands / jobs);
       out.peakRss.push({ label: 'rotate() pipeline child', bytes: pipe.peakRss });
       if (bare) {
         samples.add('bare.jobsPerSec', (jobs / bare.wallMs) * 1000);
         samples.add('bare.cpuMsPerJob', bare.workerCpuMs / jobs);
         samples.add('bare.redisCpuMsPerJob', bare.redisCpuMs / jobs);
+        samples.add('bare.redisCmdsPerJob', bare.redisCommands / jobs);
         samples.add('pipe.extraCpuMsPerJob', (pipe.workerCpuMs - bare.workerCpuMs) / jobs);
         samples.add('pipeHttp.extraCpuMsPerJob', (pipeHttp.workerCpuMs - bare.workerCpuMs) / jobs);
         out.peakRss.push({ label: 'bare BullMQ worker', bytes: bare.peakRss });

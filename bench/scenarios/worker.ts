@@ -153,6 +153,7 @@ interface FleetRun {
   enqueueMs: number;
   workerCpuMs: number;
   redisCpuMs: number;
+  redisCommands: number;
   peakRss: number;
   callsPerRotation: number;
   boundMs: number;
@@ -199,6 +200,7 @@ async function fleetRun(
       enqueueMs,
       workerCpuMs: s1.cpuMs - s0.cpuMs,
       redisCpuMs: r1.cpuMs - r0.cpuMs,
+      redisCommands: r1.commands - r0.commands,
       peakRss: child.peakRss(),
       callsPerRotation: bound.callsPerRotation,
       boundMs: bound.boundMs,
@@ -290,6 +292,8 @@ export async function runWorkerScenarios(
       samples.add('bare.jobsPerSec', (jobs / bare.wallMs) * 1000);
       samples.add('bare.cpuMsPerJob', bare.workerCpuMs / jobs);
       samples.add('bare.redisCpuMsPerJob', bare.redisCpuMs / jobs);
+      samples.add('bare.redisCmdsPerJob', bare.redisCommands / jobs);
+      samples.add('pipeline.redisCmdsPerJob', run.redisCommands / jobs);
       samples.add('pipeline.jobsPerSec', (jobs / run.wallMs) * 1000);
       samples.add('pipeline.cpuMsPerJob', run.workerCpuMs / jobs);
       samples.add('pipeline.extraCpuMsPerJob', (run.workerCpuMs - bare.workerCpuMs) / jobs);

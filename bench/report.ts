@@ -41,7 +41,7 @@ export function renderReport(r: ReportInput): string {
   const m = r.machine;
   const profiles = r.results.flatMap((x) => x.profiles);
   const notes = r.results.flatMap((x) => x.notes);
-  const cmd = `npm run bench${r.args.quick ? ' -- --quick' : ''}${r.args.runs !== 3 ? ` --runs ${r.args.runs}` : ''}`;
+  const cmd = `npm run bench${r.args.quick ? ' -- --quick' : ''}${r.args.runs !== 2 ? ` --runs ${r.args.runs}` : ''}`;
   return [
     '# Benchmarks',
     '',

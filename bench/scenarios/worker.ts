@@ -159,8 +159,11 @@ interface FleetRun {
   boundMs: number;
 }
 
-/** The real worker rotates every target once ("rotate --all"): clock from the first enqueue to the last completion. */
-async function fleetRun(
+/**
+ * The real worker rotates every target once ("rotate --all"): clock from the first enqueue to the
+ * last completion. Exported for one-off experiments (execArgv such as heap limits).
+ */
+export async function fleetRun(
   ctx: BenchContext,
   n: number,
   latencyMs: number,
@@ -309,7 +312,7 @@ export async function runWorkerScenarios(
   }
   if (ctx.profile && (want('fleet') || want('overhead'))) {
     const prof = profileArgs('worker');
-    await fleetRun(ctx, ctx.scale.overheadJobs, 0, undefined, prof.execArgv);
+    await fleetRun(ctx, Math.min(2_000, ctx.scale.overheadJobs), 0, undefined, prof.execArgv);
     const summary = summarizeProfiles(prof.dir, ctx.root);
     if (summary) out.profiles.push({ label: 'the worker (`rotator worker`), 0 ms latency', summary });
     else out.notes.push('the worker child wrote no CPU profile (it did not exit normally on SIGTERM)');

@@ -32,3 +32,21 @@ export async function deletePrefix(redis: Redis, prefix: string): Promise<number
   } while (cursor !== '0');
   return n;
 }
+
+/** Calls per command (INFO commandstats), e.g. { evalsha: 1200, rpush: 800 }. */
+export async function commandCalls(redis: Redis): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const [k, v] of parseInfo(await redis.info('commandstats'))) {
+    const m = /calls=(\d+)/.exec(v);
+    if (k.startsWith('cmdstat_') && m) out.set(k.slice('cmdstat_'.length), Number(m[1]));
+  }
+  return out;
+}
+
+/** after - before, per command, largest first. */
+export function commandDelta(before: Map<string, number>, after: Map<string, number>): [string, number][] {
+  return [...after]
+    .map(([k, v]): [string, number] => [k, v - (before.get(k) ?? 0)])
+    .filter(([, d]) => d > 0)
+    .sort((a, b) => b[1] - a[1]);
+}

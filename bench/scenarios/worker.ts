@@ -22,7 +22,7 @@ import {
 } from '../context.js';
 import { countCalls, FLEET_ACCESS_KEY, FLEET_SECRET_KEY, fleetSpecs } from '../fleet.js';
 import { summarizeProfiles } from '../profile.js';
-import { deletePrefix, redisSnapshot } from '../redis-stats.js';
+import { commandCalls, commandDelta, deletePrefix, redisSnapshot } from '../redis-stats.js';
 import type { Samples } from '../stats.js';
 import { bareRun } from './overhead-bare.js';
 import { CONCURRENCY, fleetBound, LATENCY_MS, rateLimitFor } from './bounds.js';
@@ -154,6 +154,8 @@ interface FleetRun {
   workerCpuMs: number;
   redisCpuMs: number;
   redisCommands: number;
+  /** Redis commands over the window by name, largest first. */
+  commandMix: [string, number][];
   peakRss: number;
   callsPerRotation: number;
   boundMs: number;
@@ -181,6 +183,7 @@ export async function fleetRun(
     const control = createRotationControl(config, queues, new TargetStateStore(ctx.redis, setup.prefix));
     const s0 = child.sample();
     const r0 = await redisSnapshot(ctx.redis);
+    const c0 = await commandCalls(ctx.redis);
     const t0 = performance.now();
     await control.rotate({ targets: 'all', trigger: 'cli', actor: 'bench' });
     const enqueueMs = performance.now() - t0;
@@ -194,6 +197,7 @@ export async function fleetRun(
     const wallMs = performance.now() - t0;
     const s1 = child.sample();
     const r1 = await redisSnapshot(ctx.redis);
+    const c1 = await commandCalls(ctx.redis);
     if (!s0 || !s1) throw new Error('cannot read /proc of the worker');
     const failed = await queues.rotations.getJobCountByTypes('failed');
     await checkOutcome(sandbox, setup, failed);
@@ -204,6 +208,7 @@ export async function fleetRun(
       workerCpuMs: s1.cpuMs - s0.cpuMs,
       redisCpuMs: r1.cpuMs - r0.cpuMs,
       redisCommands: r1.commands - r0.commands,
+      commandMix: commandDelta(c0, c1),
       peakRss: child.peakRss(),
       callsPerRotation: bound.callsPerRotation,
       boundMs: bound.boundMs,
@@ -303,6 +308,17 @@ export async function runWorkerScenarios(
       samples.add('pipeline.redisCpuMsPerJob', run.redisCpuMs / jobs);
       out.peakRss.push({ label: 'worker process', bytes: run.peakRss });
       out.peakRss.push({ label: 'bare BullMQ worker', bytes: bare.peakRss });
+      if (r === 0) {
+        const mix = (m: [string, number][]) =>
+          m
+            .slice(0, 12)
+            .map(([cmd, k]) => `${cmd} ${(k / jobs).toFixed(1)}`)
+            .join(', ');
+        out.notes.push(
+          `Redis commands per rotation, worker at 0 ms latency (run 1, the bench's progress poll included): ${mix(run.commandMix)}.`,
+          `Redis commands per job, bare BullMQ in the same run: ${mix(bare.commandMix)}.`,
+        );
+      }
       ctx.log(
         `worker overhead run ${r + 1}: worker ${((jobs / run.wallMs) * 1000).toFixed(0)} rotations/s ` +
           `${(run.workerCpuMs / jobs).toFixed(3)} ms CPU; bare ${((jobs / bare.wallMs) * 1000).toFixed(0)} jobs/s ` +

@@ -32,6 +32,8 @@ export interface ChildHandle<M> {
   /** Highest VmHWM seen (sampled every 100 ms and on demand), bytes. */
   peakRss(): number;
   sample(): ProcSample | undefined;
+  /** Resolves with performance.now() of the first stdout line matching `watch` that contains `text`. */
+  waitForLine(text: string, timeoutMs: number): Promise<number>;
   /** stderr and stdout tail, for error messages. */
   output(): string;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
@@ -43,6 +45,8 @@ export interface ForkOptions {
   args?: string[];
   env?: NodeJS.ProcessEnv;
   execArgv?: string[];
+  /** stdout lines matching this are kept with their arrival time (see waitForLine). */
+  watch?: RegExp;
 }
 
 export function forkChild<M>(script: string, options: ForkOptions = {}): ChildHandle<M> {
@@ -55,7 +59,18 @@ export function forkChild<M>(script: string, options: ForkOptions = {}): ChildHa
   const keep = (c: Buffer) => {
     out = (out + c.toString()).slice(-8000);
   };
-  child.stdout?.on('data', keep);
+  const seen: { line: string; at: number }[] = [];
+  let partial = '';
+  child.stdout?.on('data', (c: Buffer) => {
+    keep(c);
+    if (!options.watch) return;
+    const text = partial + c.toString();
+    const lines = text.split('\n');
+    partial = lines.pop() ?? '';
+    const at = performance.now();
+    for (const line of lines) if (options.watch.test(line)) seen.push({ line, at });
+    for (const w of waiters) w();
+  });
   child.stderr?.on('data', keep);
   let peak = 0;
   const sample = () => {
@@ -83,6 +98,30 @@ export function forkChild<M>(script: string, options: ForkOptions = {}): ChildHa
     peakRss: () => (sample(), peak),
     sample,
     output: () => out,
+    waitForLine(text, timeoutMs) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const found = seen.find((s) => s.line.includes(text));
+          if (found) {
+            done();
+            resolve(found.at);
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            done();
+            reject(new Error(`child ${script} exited before '${text}':\n${out}`));
+          }
+        };
+        const t = setTimeout(() => {
+          done();
+          reject(new Error(`child ${script}: no '${text}' within ${timeoutMs} ms:\n${out}`));
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(t);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
     waitFor(pick, timeoutMs) {
       return new Promise((resolve, reject) => {
         const check = () => {

@@ -2,13 +2,17 @@ import { Queue } from 'bullmq';
 import { forkChild } from './child.js';
 import { isReady, type ChildMessage } from './children/protocol.js';
 import { type BenchContext, childScript, poll } from './context.js';
-import { redisSnapshot } from './redis-stats.js';
+import { commandCalls, commandDelta, redisSnapshot } from './redis-stats.js';
 
 export interface JobRun {
   wallMs: number;
   /** CPU of the worker child over the window, ms (from /proc). */
   workerCpuMs: number;
   redisCpuMs: number;
+  /** Redis commands processed over the window (all clients, the poller included). */
+  redisCommands: number;
+  /** Redis commands over the window by name, largest first. */
+  commandMix: [string, number][];
   peakRss: number;
   completed: number;
   failed: number;
@@ -39,6 +43,7 @@ export async function jobRun(ctx: BenchContext, o: JobRunOptions): Promise<JobRu
     await child.waitFor(isReady, 60_000);
     const s0 = child.sample();
     const r0 = await redisSnapshot(ctx.redis);
+    const c0 = await commandCalls(ctx.redis);
     const t0 = performance.now();
     for (let i = 0; i < o.jobs; i += 1000) {
       const n = Math.min(1000, o.jobs - i);
@@ -53,6 +58,7 @@ export async function jobRun(ctx: BenchContext, o: JobRunOptions): Promise<JobRu
     const wallMs = performance.now() - t0;
     const s1 = child.sample();
     const r1 = await redisSnapshot(ctx.redis);
+    const c1 = await commandCalls(ctx.redis);
     if (!s0 || !s1) throw new Error(`cannot read /proc for child ${o.child}`);
     const counts = await queue.getJobCounts('completed', 'failed');
     if ((counts.failed ?? 0) > 0) {
@@ -63,6 +69,8 @@ export async function jobRun(ctx: BenchContext, o: JobRunOptions): Promise<JobRu
       wallMs,
       workerCpuMs: s1.cpuMs - s0.cpuMs,
       redisCpuMs: r1.cpuMs - r0.cpuMs,
+      redisCommands: r1.commands - r0.commands,
+      commandMix: commandDelta(c0, c1),
       peakRss: child.peakRss(),
       completed: counts.completed ?? 0,
       failed: counts.failed ?? 0,

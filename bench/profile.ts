@@ -28,7 +28,16 @@ export interface ProfileSummary {
 
 function area(url: string, root: string): string {
   if (url === '') return '(native / V8)';
-  if (url.startsWith('node:')) return 'node internals';
+  if (url.startsWith('node:')) {
+    if (url.includes('/deps/undici/')) return 'node: undici (global fetch)';
+    if (url.includes('/webstreams/') || url.includes('worker/js_transferable')) return 'node: web streams';
+    if (url.includes('/fs/') || url === 'node:fs') return 'node: fs';
+    if (url.includes('/crypto/')) return 'node: crypto';
+    if (url.includes('/modules/')) return 'node: module loading';
+    if (url.includes('/streams/') || url === 'node:net' || url === 'node:stream')
+      return 'node: net and streams';
+    return 'node: other internals';
+  }
   const path = url.startsWith('file://') ? decodeURIComponent(new URL(url).pathname) : url;
   const nm = path.lastIndexOf('node_modules/');
   if (nm >= 0) {
@@ -73,5 +82,5 @@ export function summarizeProfiles(dir: string, root: string, top = 15): ProfileS
       .sort((a, b) => b[1] - a[1])
       .slice(0, n)
       .map(([name, ms]) => ({ name, selfMs: ms, share: busy > 0 ? ms / busy : 0 }));
-  return { totalMs: total, idleMs: idle, topFrames: rank(self, top), byArea: rank(areas, 12) };
+  return { totalMs: total, idleMs: idle, topFrames: rank(self, top), byArea: rank(areas, 16) };
 }

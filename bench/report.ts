@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { BenchArgs } from './args.js';
 import type { BenchContext, ScenarioResult } from './context.js';
 import type { MachineInfo } from './machine.js';
@@ -41,7 +43,9 @@ export function renderReport(r: ReportInput): string {
   const m = r.machine;
   const profiles = r.results.flatMap((x) => x.profiles);
   const notes = r.results.flatMap((x) => x.notes);
-  const cmd = `npm run bench${r.args.quick ? ' -- --quick' : ''}${r.args.runs !== 3 ? ` --runs ${r.args.runs}` : ''}`;
+  const findingsPath = join(r.ctx.root, 'bench', 'findings.md');
+  const findings = existsSync(findingsPath) ? readFileSync(findingsPath, 'utf8').trim() : '';
+  const cmd = `npm run bench${r.args.quick ? ' -- --quick' : ''}${r.args.runs !== 2 ? ` --runs ${r.args.runs}` : ''}`;
   return [
     '# Benchmarks',
     '',
@@ -95,7 +99,8 @@ export function renderReport(r: ReportInput): string {
           '',
         ]),
     ...(notes.length > 0 ? ['## Notes', '', ...notes.map((n) => `- ${n}`), ''] : []),
-    '## Where the time goes',
+    ...(findings ? [findings, ''] : []),
+    '## Where the time goes (profiles of this run)',
     '',
     profiles.length === 0
       ? 'No profile taken (run without `--no-profile`).'

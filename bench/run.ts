@@ -48,7 +48,8 @@ async function main(): Promise<void> {
     const results: ScenarioResult[] = [];
     const worker = await workerAvailability(ctx);
     if (!worker.available) log(`worker scenarios skipped: ${worker.reason}`);
-    if (want('fleet') || want('overhead')) results.push(await runPipeline(ctx, samples, want));
+    if (want('fleet') || want('overhead'))
+      results.push(await runPipeline(ctx, samples, want, worker.available));
     if (want('schedules')) results.push(await runSchedulesBare(ctx, samples));
     if (want('provider')) results.push(await runProviderPath(ctx, samples));
     if (want('store')) results.push(await runStorePattern(ctx, samples));

@@ -92,11 +92,13 @@ export async function runPipeline(
   ctx: BenchContext,
   samples: Samples,
   want: (name: string) => boolean,
+  /** With the real worker measured too, only the HTTP client comparison runs here. */
+  workerAvailable: boolean,
 ): Promise<ScenarioResult> {
   const out = emptyResult();
   const n = ctx.scale.targets;
   for (let r = 0; r < ctx.runs; r++) {
-    if (want('fleet')) {
+    if (want('fleet') && !workerAvailable) {
       for (const [label, limit, http] of [
         ['pfleet', undefined, 'fetch'],
         ['pfleetHttp', undefined, 'node-http'],
@@ -116,43 +118,50 @@ export async function runPipeline(
       }
     }
     if (want('overhead')) {
-      const jobs = ctx.scale.overheadJobs;
-      const bare = await bareRun(ctx, jobs);
+      // A comparison of HTTP clients only when the worker is measured too: fewer jobs do.
+      const jobs = workerAvailable ? Math.min(2_000, ctx.scale.overheadJobs) : ctx.scale.overheadJobs;
+      // The real worker's overhead run brings its own bare run; without it, this one does.
+      const bare = workerAvailable ? undefined : await bareRun(ctx, jobs);
       const pipe = await pipelineRun(ctx, jobs, 0, undefined);
       const pipeHttp = await pipelineRun(ctx, jobs, 0, undefined, [], 'node-http');
       samples.add('pipeHttp.jobsPerSec', (jobs / pipeHttp.wallMs) * 1000);
       samples.add('pipeHttp.cpuMsPerJob', pipeHttp.workerCpuMs / jobs);
-      samples.add('pipeHttp.extraCpuMsPerJob', (pipeHttp.workerCpuMs - bare.workerCpuMs) / jobs);
       out.peakRss.push({ label: 'rotate() pipeline child, node:http client', bytes: pipeHttp.peakRss });
-      samples.add('bare.jobsPerSec', (jobs / bare.wallMs) * 1000);
-      samples.add('bare.cpuMsPerJob', bare.workerCpuMs / jobs);
-      samples.add('bare.redisCpuMsPerJob', bare.redisCpuMs / jobs);
       samples.add('pipe.jobsPerSec', (jobs / pipe.wallMs) * 1000);
       samples.add('pipe.cpuMsPerJob', pipe.workerCpuMs / jobs);
-      samples.add('pipe.extraCpuMsPerJob', (pipe.workerCpuMs - bare.workerCpuMs) / jobs);
       samples.add('pipe.redisCpuMsPerJob', pipe.redisCpuMs / jobs);
-      out.peakRss.push({ label: 'bare BullMQ worker', bytes: bare.peakRss });
+      samples.add('pipe.redisCmdsPerJob', pipe.redisCommands / jobs);
       out.peakRss.push({ label: 'rotate() pipeline child', bytes: pipe.peakRss });
+      if (bare) {
+        samples.add('bare.jobsPerSec', (jobs / bare.wallMs) * 1000);
+        samples.add('bare.cpuMsPerJob', bare.workerCpuMs / jobs);
+        samples.add('bare.redisCpuMsPerJob', bare.redisCpuMs / jobs);
+        samples.add('bare.redisCmdsPerJob', bare.redisCommands / jobs);
+        samples.add('pipe.extraCpuMsPerJob', (pipe.workerCpuMs - bare.workerCpuMs) / jobs);
+        samples.add('pipeHttp.extraCpuMsPerJob', (pipeHttp.workerCpuMs - bare.workerCpuMs) / jobs);
+        out.peakRss.push({ label: 'bare BullMQ worker', bytes: bare.peakRss });
+      }
       ctx.log(
-        `overhead run ${r + 1}: bare ${((jobs / bare.wallMs) * 1000).toFixed(0)} jobs/s ` +
-          `${(bare.workerCpuMs / jobs).toFixed(3)} ms CPU; pipeline ${((jobs / pipe.wallMs) * 1000).toFixed(0)} ` +
+        `overhead run ${r + 1}: pipeline ${((jobs / pipe.wallMs) * 1000).toFixed(0)} ` +
           `jobs/s ${(pipe.workerCpuMs / jobs).toFixed(3)} ms CPU; node:http client ` +
           `${((jobs / pipeHttp.wallMs) * 1000).toFixed(0)} jobs/s ${(pipeHttp.workerCpuMs / jobs).toFixed(3)} ms CPU`,
       );
     }
   }
   if (ctx.profile) {
-    if (want('fleet')) {
+    if (want('fleet') && !workerAvailable) {
       const prof = profileArgs('pfleet');
       await pipelineRun(ctx, n, LATENCY_MS, undefined, prof.execArgv);
       const summary = summarizeProfiles(prof.dir, ctx.root);
       if (summary) out.profiles.push({ label: `rotate() pipeline, fleet of ${n}, 50 ms latency`, summary });
     }
-    if (want('overhead')) {
+    if (want('overhead') && !workerAvailable) {
       const prof = profileArgs('pipe0');
       await pipelineRun(ctx, ctx.scale.overheadJobs, 0, undefined, prof.execArgv);
       const summary = summarizeProfiles(prof.dir, ctx.root);
       if (summary) out.profiles.push({ label: 'rotate() pipeline, 0 ms latency', summary });
+    }
+    if (want('overhead')) {
       const bprof = profileArgs('bare');
       await bareRun(ctx, ctx.scale.overheadJobs, bprof.execArgv);
       const bsummary = summarizeProfiles(bprof.dir, ctx.root);

@@ -70,7 +70,8 @@ export async function runStorePattern(ctx: BenchContext, samples: Samples): Prom
       `store run ${r + 1}: ${d.rotations} rotations in ${d.wallMs.toFixed(0)} ms (${rate.toFixed(1)}/s)`,
     );
   }
-  if (ctx.profile) {
+  if (ctx.profile && ctx.quick) {
+    // Only with --quick: the full run's time budget goes to the worker's profile.
     const prof = profileArgs('store');
     await oneRun(ctx, prof.execArgv);
     const summary = summarizeProfiles(prof.dir, ctx.root);

@@ -64,7 +64,6 @@ export async function openFileAuditTrail(options: FileAuditTrailOptions): Promis
 
   let handle: FileHandle | undefined;
   let tail: Tail | undefined;
-  let queue: Promise<unknown> = Promise.resolve();
   let closed = false;
 
   async function ensureHandle(): Promise<FileHandle> {
@@ -80,22 +79,65 @@ export async function openFileAuditTrail(options: FileAuditTrailOptions): Promis
     return handle;
   }
 
-  async function appendLocked(event: AuditEvent): Promise<AuditRecord> {
+  /** Appends `events` in order, chained, in one write and one fsync (under the lock). */
+  async function appendLocked(events: readonly AuditEvent[]): Promise<AuditRecord[]> {
     const fh = await ensureHandle();
     const st = await fh.stat();
     if (!tail || tail.size !== st.size || tail.ino !== st.ino) {
       tail = await readTail(fh, st.size, st.ino);
     }
-    const record = buildRecord(event, new Date(clock.now()).toISOString(), tail.seq + 1, tail.hash);
-    const bytes = Buffer.from(recordLine(record), 'utf8');
-    let written = 0;
-    while (written < bytes.length) {
-      const { bytesWritten } = await fh.write(bytes, written, bytes.length - written);
-      written += bytesWritten;
+    const at = tail;
+    const records: AuditRecord[] = [];
+    let seq = at.seq;
+    let hash = at.hash;
+    for (const event of events) {
+      const record = buildRecord(event, new Date(clock.now()).toISOString(), seq + 1, hash);
+      records.push(record);
+      seq = record.seq;
+      hash = record.hash;
     }
-    await fh.sync();
-    tail = { size: tail.size + bytes.length, ino: st.ino, seq: record.seq, hash: record.hash };
-    return record;
+    const bytes = Buffer.from(records.map(recordLine).join(''), 'utf8');
+    try {
+      let written = 0;
+      while (written < bytes.length) {
+        const { bytesWritten } = await fh.write(bytes, written, bytes.length - written);
+        written += bytesWritten;
+      }
+      await fh.sync();
+    } catch (err) {
+      // None of these records is acknowledged: take back whatever part of them reached the file.
+      tail = undefined;
+      await fh.truncate(at.size).catch(() => undefined);
+      throw err;
+    }
+    tail = { size: at.size + bytes.length, ino: st.ino, seq, hash };
+    return records;
+  }
+
+  interface Waiting {
+    event: AuditEvent;
+    resolve: (record: AuditRecord) => void;
+    reject: (err: unknown) => void;
+  }
+  let waiting: Waiting[] = [];
+  let flushing: Promise<void> | undefined;
+
+  /**
+   * Group commit: the events that arrive while an append is on its way to disk go out together in
+   * the next one, under one lock and one fsync, each still resolving only once it is on disk.
+   */
+  async function flush(): Promise<void> {
+    while (waiting.length > 0) {
+      const batch = waiting;
+      waiting = [];
+      try {
+        const records = await withFileLock(path, () => appendLocked(batch.map((w) => w.event)), lockOptions);
+        batch.forEach((w, i) => w.resolve(records[i]!));
+      } catch (err) {
+        for (const w of batch) w.reject(err);
+      }
+    }
+    flushing = undefined;
   }
 
   const trail: FileAuditTrail = {
@@ -111,13 +153,14 @@ export async function openFileAuditTrail(options: FileAuditTrailOptions): Promis
       } catch (err) {
         return Promise.reject(err);
       }
-      const run = queue.then(() => withFileLock(path, () => appendLocked(clean), lockOptions));
-      queue = run.catch(() => undefined);
-      return run;
+      return new Promise<AuditRecord>((resolve, reject) => {
+        waiting.push({ event: clean, resolve, reject });
+        flushing ??= flush();
+      });
     },
     async close() {
       closed = true;
-      await queue;
+      await flushing;
       await handle?.close();
       handle = undefined;
     },

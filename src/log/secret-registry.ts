@@ -7,8 +7,6 @@ export const SCRUBBED = '[REDACTED]';
  */
 export const MIN_SECRET_LENGTH = 4;
 
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
 /**
  * The live secrets of this process, scrubbed by value from any text (log lines, error messages),
  * because a remote error body can echo what we sent. Each value is also matched in its JSON-escaped
@@ -16,13 +14,21 @@ const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  */
 export class SecretRegistry {
   readonly #values = new Set<string>();
-  #pattern: RegExp | undefined;
+  /**
+   * Every form (raw and JSON-escaped) of every value, by its first MIN_SECRET_LENGTH characters,
+   * longest first. Scrubbing looks each position of the text up here: the cost grows with the
+   * text, not with the number of secrets (a worker holds one live password per rotated target,
+   * and one alternation regex over thousands of them made every log line slow).
+   */
+  readonly #byPrefix = new Map<string, string[]>();
+  /** How many values use each form (two values can share a JSON-escaped form only if equal). */
+  readonly #formCount = new Map<string, number>();
 
   /** Registers a secret; returns it unchanged so calls can be chained (`registry.add(resolve(...))`). */
   add(value: string): string {
     if (typeof value === 'string' && value.length >= MIN_SECRET_LENGTH && !this.#values.has(value)) {
       this.#values.add(value);
-      this.#pattern = undefined;
+      for (const form of formsOf(value)) this.#addForm(form);
     }
     return value;
   }
@@ -33,7 +39,8 @@ export class SecretRegistry {
 
   /** Forgets a secret (e.g. a superseded password), so the registry does not grow forever. */
   delete(value: string): void {
-    if (this.#values.delete(value)) this.#pattern = undefined;
+    if (!this.#values.delete(value)) return;
+    for (const form of formsOf(value)) this.#removeForm(form);
   }
 
   get size(): number {
@@ -43,8 +50,23 @@ export class SecretRegistry {
   /** `text` with every registered value (raw or JSON-escaped) replaced by [REDACTED]. */
   scrub(text: string): string {
     if (this.#values.size === 0 || text.length < MIN_SECRET_LENGTH) return text;
-    this.#pattern ??= this.#build();
-    return text.replace(this.#pattern, SCRUBBED);
+    let out: string[] | undefined;
+    let copied = 0;
+    const last = text.length - MIN_SECRET_LENGTH;
+    for (let i = 0; i <= last;) {
+      const candidates = this.#byPrefix.get(text.slice(i, i + MIN_SECRET_LENGTH));
+      const hit = candidates?.find((form) => text.startsWith(form, i));
+      if (hit === undefined) {
+        i += 1;
+        continue;
+      }
+      (out ??= []).push(text.slice(copied, i), SCRUBBED);
+      i += hit.length;
+      copied = i;
+    }
+    if (!out) return text;
+    out.push(text.slice(copied));
+    return out.join('');
   }
 
   /** A deep copy of `value` with every string scrubbed (for objects that are not logged as text). */
@@ -63,16 +85,37 @@ export class SecretRegistry {
     return out;
   }
 
-  #build(): RegExp {
-    const forms = new Set<string>();
-    for (const v of this.#values) {
-      forms.add(v);
-      forms.add(JSON.stringify(v).slice(1, -1));
-    }
+  #addForm(form: string): void {
+    const n = this.#formCount.get(form) ?? 0;
+    this.#formCount.set(form, n + 1);
+    if (n > 0) return;
+    const key = form.slice(0, MIN_SECRET_LENGTH);
+    const list = this.#byPrefix.get(key) ?? [];
     // Longest first, so a secret that contains another is replaced whole.
-    const alternatives = [...forms].sort((a, b) => b.length - a.length).map(escapeRegExp);
-    return new RegExp(alternatives.join('|'), 'g');
+    const at = list.findIndex((f) => f.length < form.length);
+    if (at < 0) list.push(form);
+    else list.splice(at, 0, form);
+    this.#byPrefix.set(key, list);
   }
+
+  #removeForm(form: string): void {
+    const n = this.#formCount.get(form) ?? 0;
+    if (n > 1) {
+      this.#formCount.set(form, n - 1);
+      return;
+    }
+    this.#formCount.delete(form);
+    const key = form.slice(0, MIN_SECRET_LENGTH);
+    const list = this.#byPrefix.get(key)?.filter((f) => f !== form) ?? [];
+    if (list.length > 0) this.#byPrefix.set(key, list);
+    else this.#byPrefix.delete(key);
+  }
+}
+
+/** The value as it appears raw, and inside a JSON string (quotes, backslashes, controls escaped). */
+function formsOf(value: string): string[] {
+  const escaped = JSON.stringify(value).slice(1, -1);
+  return escaped === value ? [value] : [value, escaped];
 }
 
 /** The registry of this process: the logger scrubs it by default. */

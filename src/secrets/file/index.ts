@@ -219,14 +219,16 @@ export function createFileStore(options: FileStoreOptions): FileStore {
           writing = next;
           try {
             await writeFileAtomic(path, seal(key, Buffer.from(text, 'utf8')));
+            // Still `writing` until the cache holds the new identity: a reader in between must
+            // not take the new file for someone else's and read it back.
+            const stamp = await currentStamp();
+            cache = stamp === undefined ? undefined : { stamp, state: next };
           } catch (err) {
             cache = undefined;
             throw err;
           } finally {
             writing = undefined;
           }
-          const stamp = await currentStamp();
-          cache = stamp === undefined ? undefined : { stamp, state: next };
         }
       } finally {
         await lock.release();

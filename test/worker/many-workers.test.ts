@@ -7,6 +7,7 @@ import { createRotationControl } from '../../src/worker/control.js';
 import { startWorkerChild, type WorkerChild } from './children.js';
 import { type Fleet, startFleet } from './harness.js';
 import { until } from './until.js';
+import { defaultGuardMs } from '../../src/queue/rate-limit.js';
 
 const TARGETS = 300;
 const RATE = { max: 60, per: 1000 };
@@ -100,14 +101,20 @@ describe('three worker processes, 300 targets, scheduled and on-demand triggers 
       .sort((a, b) => a - b);
     expect(times.length).toBeGreaterThan(TARGETS * 2);
     lag.disable();
+    // The limiter grants at most max calls per (per + guard) ms of Redis time. The sandbox stamps a
+    // call when its handler runs, so calls granted apart can be stamped together when this process's
+    // event loop stalls (measured: `slack`) or when a worker process stalls between the grant and the
+    // send (not measurable from here: WORKER_STALL_MS, generous for a loaded 2-core machine).
+    const WORKER_STALL_MS = 250;
     const slack = Math.ceil(lag.max / 1e6) + 10;
-    expect(slack).toBeLessThan(RATE.per / 2);
+    const window = RATE.per + defaultGuardMs(RATE.per) - WORKER_STALL_MS - slack;
+    expect(window).toBeGreaterThan(RATE.per / 2);
     let worst = 0;
     for (let i = 0, j = 0; i < times.length; i++) {
-      while (times[i]! - times[j]! >= RATE.per - slack) j++;
+      while (times[i]! - times[j]! >= window) j++;
       worst = Math.max(worst, i - j + 1);
     }
-    expect(worst, `worst window of ${RATE.per - slack}ms`).toBeLessThanOrEqual(RATE.max);
+    expect(worst, `worst window of ${window}ms`).toBeLessThanOrEqual(RATE.max);
 
     // every store entry holds the password its cluster accepts
     const store = createStore(f.config.store, { env: f.env });

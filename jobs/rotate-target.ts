@@ -149,20 +149,23 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
       registerSecret: ctx.registerSecret,
       signal,
       onStep: async (event) => {
-        await job.log(stepLine(event));
-        await ctx.audit.append({
-          ...base,
-          type: 'step',
-          step: event.step,
-          outcome: event.outcome,
-          errorKind: event.errorKind,
-          httpStatus: event.httpStatus,
-          vendorCode: event.vendorCode,
-          requestId: event.requestId,
-          versionId: event.versionId,
-          durationMs: event.durationMs,
-          detail: event.detail,
-        });
+        // Both are durable before the rotation moves on; neither needs to wait for the other.
+        await Promise.all([
+          job.log(stepLine(event)),
+          ctx.audit.append({
+            ...base,
+            type: 'step',
+            step: event.step,
+            outcome: event.outcome,
+            errorKind: event.errorKind,
+            httpStatus: event.httpStatus,
+            vendorCode: event.vendorCode,
+            requestId: event.requestId,
+            versionId: event.versionId,
+            durationMs: event.durationMs,
+            detail: event.detail,
+          }),
+        ]);
         await ctx.afterStep?.(event);
       },
       ...(target.loginCheck ? { loginCheck: target.loginCheck } : {}),

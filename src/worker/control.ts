@@ -23,6 +23,9 @@ export class DisabledTargetsError extends Error {
  * What the CLI and the HTTP API call: on-demand rotations (deduplicated per target, exactly like a
  * scheduler's) and the per-target status. Needs Redis only, no worker.
  */
+/** Enqueue requests in flight at once for a multi-target rotate. */
+const ENQUEUE_PARALLELISM = 32;
+
 export function createRotationControl(
   config: RotatorConfig,
   queues: Pick<RotatorQueues, 'rotations' | 'triggers' | 'connection'>,
@@ -40,16 +43,19 @@ export function createRotationControl(
       if (unknown.length) throw new UnknownTargetsError(unknown);
       const disabled = ids.filter((id) => !byId.get(id)!.enabled);
       if (disabled.length) throw new DisabledTargetsError(disabled);
-      const out: EnqueuedRotation[] = [];
-      for (const targetId of ids) {
-        out.push(
-          await enqueueRotation(
+      // Bounded parallelism: `--all` over a large fleet must not enqueue one round trip at a time.
+      const out: EnqueuedRotation[] = new Array(ids.length);
+      let next = 0;
+      const lane = async () => {
+        for (let i = next++; i < ids.length; i = next++) {
+          out[i] = await enqueueRotation(
             queues,
-            { targetId, trigger: request.trigger, actor: request.actor },
+            { targetId: ids[i]!, trigger: request.trigger, actor: request.actor },
             { keep },
-          ),
-        );
-      }
+          );
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(ENQUEUE_PARALLELISM, ids.length) }, lane));
       return out;
     },
     statuses: () => collectStatuses(config, queues, state, Date.now()),

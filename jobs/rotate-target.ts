@@ -20,6 +20,7 @@ import type { Alert } from '../src/worker/types.js';
 import type { RotateJobData, RotateJobResult } from './definitions.js';
 import { buildAlerts } from './alerts.js';
 import { nextStep } from './retry.js';
+import { deadline } from '../src/util/http-client.js';
 
 /** Everything about one target that does not change between jobs: prepared once at start. */
 export interface PreparedTarget {
@@ -139,8 +140,8 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
     }
     await job.log(`attempt ${data.attempt} started (trigger ${data.trigger} by ${data.actor})`);
 
-    const timeout = AbortSignal.timeout(rotationTimeoutMs(target.timing));
-    const signal = AbortSignal.any([ctx.shutdownSignal, timeout]);
+    const limit = deadline(rotationTimeoutMs(target.timing), ctx.shutdownSignal);
+    const signal = limit.signal;
     const deps: RotationDeps = {
       provider: target.provider,
       store: ctx.store,
@@ -202,7 +203,7 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
         err,
         target,
         rotationId,
-        timeout,
+        limit.signal,
         ctx.shutdownSignal,
         ctx.scrub ?? ((t) => t),
       );
@@ -285,6 +286,8 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
       await record('job-log', () => job.log(`failed: ${message} (${step.reason})`));
       ctx.logger.error({ ...logFields, reason: step.reason }, 'rotation failed');
       throw new UnrecoverableError(error.message);
+    } finally {
+      limit.dispose();
     }
   };
 }

@@ -1,6 +1,7 @@
 import type { TargetConfig } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import type { PasswordPolicy } from '../policy/types.js';
+import type { HttpClient } from '../util/http-client.js';
 import type { ProviderId } from './ids.js';
 
 /** Credentials after `{ env }` / `{ file }` references were resolved. Never logged. */
@@ -38,7 +39,8 @@ export interface ResetResult {
 
 /** Everything a provider needs from the outside world, injected. */
 export interface ProviderDeps {
-  fetch: typeof globalThis.fetch;
+  /** The global fetch, or the worker's keep-alive client (src/util/http-client.ts). */
+  fetch: HttpClient;
   clock: Clock;
   /** Default timeout of one call, in ms. */
   timeoutMs: number;

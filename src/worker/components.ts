@@ -16,6 +16,7 @@ import { createRateLimiter } from '../queue/rate-limit.js';
 import { rotate } from '../rotation/rotate.js';
 import type { LoginCheck } from '../rotation/types.js';
 import { createStore, type CreateStoreOptions } from '../secrets/index.js';
+import { createKeepAliveClient, deadline, type HttpClient, type HttpResponseLike } from '../util/http-client.js';
 import type { AlertSink, RotationControl } from './types.js';
 import type { Queue } from 'bullmq';
 import type { PreparedTarget } from '../../jobs/rotate-target.js';
@@ -29,6 +30,9 @@ export interface BuildComponentsOptions {
   logger?: Logger;
   registry?: SecretRegistry;
   clock?: Clock;
+  /** HTTP client of the providers and the login check (default: a keep-alive client, closed by close()). */
+  http?: HttpClient;
+  /** fetch of the alert sinks (default: the global fetch). */
   fetch?: typeof globalThis.fetch;
   /** Extra alert sinks (the demo prints alerts; tests capture them). */
   extraSinks?: AlertSink[];
@@ -78,17 +82,24 @@ function resolveCredentials(
 export function basicAuthLoginCheck(
   url: string,
   username: string,
-  fetchImpl: typeof globalThis.fetch,
+  http: HttpClient,
   timeoutMs: number,
 ): LoginCheck {
   return async (password, signal) => {
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const res = await fetchImpl(url, {
-      method: 'GET',
-      headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` },
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-    });
-    await res.body?.cancel();
+    const limit = deadline(timeoutMs, signal);
+    let res: HttpResponseLike;
+    try {
+      res = await http(url, {
+        method: 'GET',
+        headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` },
+        signal: limit.signal,
+        redirect: 'manual',
+      });
+      // the body is not needed; reading it lets the connection be reused
+      await res.text();
+    } finally {
+      limit.dispose();
+    }
     if (res.status >= 200 && res.status < 300) return true;
     if (res.status === 401 || res.status === 403) return false;
     throw new Error(`data-plane login answered HTTP ${res.status}`);
@@ -114,6 +125,8 @@ export async function buildComponents(opts: BuildComponentsOptions): Promise<Bui
     });
   const clock = opts.clock ?? systemClock;
   const fetchImpl = opts.fetch ?? globalThis.fetch;
+  const ownHttp = opts.http ? undefined : createKeepAliveClient();
+  const http: HttpClient = opts.http ?? ownHttp!;
 
   const limiter = createRateLimiter(redis, { prefix: config.redis.prefix, clock });
   const limitsFor = limitsFromConfig(config);
@@ -126,7 +139,7 @@ export async function buildComponents(opts: BuildComponentsOptions): Promise<Bui
     let provider = providers.get(key);
     if (!provider) {
       provider = withRateLimit(
-        createProvider(t.provider, { fetch: fetchImpl, clock, timeoutMs: timing.requestTimeout }),
+        createProvider(t.provider, { fetch: http, clock, timeoutMs: timing.requestTimeout }),
         limiter,
         limitsFor,
       );
@@ -145,7 +158,7 @@ export async function buildComponents(opts: BuildComponentsOptions): Promise<Bui
       prepared.loginCheck = basicAuthLoginCheck(
         t.dataPlane.url,
         t.dataPlane.username ?? t.secret.username ?? provider.defaultUsername,
-        fetchImpl,
+        http,
         timing.requestTimeout,
       );
     }
@@ -206,6 +219,7 @@ export async function buildComponents(opts: BuildComponentsOptions): Promise<Bui
       await alerter.flush(5_000);
       await audit.close();
       await store.close();
+      ownHttp?.close();
     },
   };
 }

@@ -11,6 +11,7 @@ import {
   sandboxTarget,
   startSandbox,
 } from '../../src/sandbox/index.js';
+import { createKeepAliveClient, type HttpClient } from '../../src/util/http-client.js';
 import { dataPlaneLogin, sandboxSpec, testPassword } from '../support/sandbox.js';
 
 const START = Date.UTC(2026, 0, 1);
@@ -116,169 +117,187 @@ function expectNoSecret(err: ProviderError, ...secrets: string[]): void {
   for (const s of secrets) expect(text).not.toContain(s);
 }
 
-describe.each(providerIds())('provider contract: %s against the sandbox', (id) => {
-  let sandbox: Sandbox;
-  let clock: Clock & { advance(ms: number): void };
-  let provider: Provider;
-  let cluster: SandboxCluster;
-  let target: ProviderTarget;
-  let initial: string;
+/** Every provider runs the contract over the global fetch (tests, CLI) and the worker's keep-alive client. */
+const clients: { name: string; make: () => { http: HttpClient; close(): void } }[] = [
+  { name: 'global fetch', make: () => ({ http: globalThis.fetch, close: () => undefined }) },
+  {
+    name: 'keep-alive client',
+    make: () => {
+      const c = createKeepAliveClient();
+      return { http: c, close: () => c.close() };
+    },
+  },
+];
 
-  beforeEach(async () => {
-    clock = manualClock(START);
-    sandbox = await startSandbox({ clock, busyMs: BUSY_MS });
-    cluster = sandbox.clusters.add(sandboxSpec(id));
-    initial = cluster.password;
-    provider = createProvider(id, { fetch: globalThis.fetch, clock, timeoutMs: 5000 });
-    target = sandboxTarget(sandbox.url, cluster);
-  });
-  afterEach(async () => {
-    await sandbox.close();
-  });
+describe.each(providerIds().flatMap((id) => clients.map((c) => [id, c.name, c] as const)))(
+  'provider contract: %s against the sandbox over %s',
+  (id, _name, client) => {
+    let sandbox: Sandbox;
+    let clock: Clock & { advance(ms: number): void };
+    let provider: Provider;
+    let cluster: SandboxCluster;
+    let target: ProviderTarget;
+    let initial: string;
+    let http: { http: HttpClient; close(): void };
 
-  it('resets the password; the data plane then accepts the new one and refuses the old', async () => {
-    const pw = testPassword();
-    expect(await dataPlaneLogin(cluster.dataPlaneUrl, cluster.username, initial)).toBe(200);
-    const result = await provider.reset(target, pw);
-    expect(result.status).toBe(200);
-    expect(result.requestId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(cluster.password).toBe(pw);
-    expect(cluster.history).toEqual([initial, pw]);
-    expect(target.config.dataPlane?.url).toBe(cluster.dataPlaneUrl);
-    expect(await dataPlaneLogin(cluster.dataPlaneUrl, cluster.username, pw)).toBe(200);
-    expect(await dataPlaneLogin(cluster.dataPlaneUrl, cluster.username, initial)).toBe(401);
-    const log = sandbox.requests();
-    expect(log.find((e) => e.operation === 'reset')).toMatchObject({
-      provider: id,
-      cluster: cluster.key,
-      accessKey: cluster.spec.accessKey,
-      status: 200,
-      outcome: 'ok',
+    beforeEach(async () => {
+      clock = manualClock(START);
+      sandbox = await startSandbox({ clock, busyMs: BUSY_MS });
+      cluster = sandbox.clusters.add(sandboxSpec(id));
+      initial = cluster.password;
+      http = client.make();
+      provider = createProvider(id, { fetch: http.http, clock, timeoutMs: 5000 });
+      target = sandboxTarget(sandbox.url, cluster);
     });
-    expect(JSON.stringify(log)).not.toContain(pw);
-    expect(JSON.stringify(log)).not.toContain(initial);
-  });
-
-  it('reports ready, busy right after a reset, ready again once the change has applied', async () => {
-    expect(await provider.status(target)).toMatchObject({ state: 'ready' });
-    await provider.reset(target, testPassword());
-    expect(await provider.status(target)).toMatchObject({ state: 'busy' });
-    clock.advance(BUSY_MS + 1);
-    expect(await provider.status(target)).toMatchObject({ state: 'ready' });
-  });
-
-  it('answers a second reset while the cluster is busy with busy, and counts the overlap', async () => {
-    const first = testPassword();
-    await provider.reset(target, first);
-    const err = await failure(provider.reset(target, testPassword()));
-    expect(err.kind).toBe('busy');
-    expect(err.status).toBe(409);
-    if (id !== 'ncp-cdss') expect(err.vendorCode).toBe('CSS.0011');
-    expect(cluster.password).toBe(first);
-    expect(cluster.overlaps).toBe(1);
-  });
-
-  it('reports a failed cluster as failed', async () => {
-    cluster.lifecycle = 'failed';
-    expect(await provider.status(target)).toMatchObject({ state: 'failed' });
-  });
-
-  it.each(faultCases(id))('fault $name → $kind', async (c) => {
-    const pw = testPassword();
-    cluster.pushFault(c.fault);
-    const opts: CallOptions = c.timeoutMs ? { timeoutMs: c.timeoutMs } : {};
-    const call = c.op === 'status' ? provider.status(target, opts) : provider.reset(target, pw, opts);
-    const err = await failure(call);
-    expect(err.kind).toBe(c.kind);
-    expect(err.provider).toBe(id);
-    expect(err.operation).toBe(c.op ?? 'reset');
-    if (c.retryAfterMs !== undefined) expect(err.retryAfterMs).toBe(c.retryAfterMs);
-    if (c.kind !== 'unknown-outcome' || c.fault.type === 'http') expect(err.status).toBeGreaterThan(0);
-    expect(cluster.password).toBe(c.applied ? pw : initial);
-    expect(cluster.pendingFaults).toEqual([]);
-    expectNoSecret(err, pw, cluster.spec.secretKey);
-  });
-
-  it('N busy answers, then success', async () => {
-    cluster.pushFault({ type: 'busy', times: 2 });
-    const pw = testPassword();
-    for (let i = 0; i < 2; i++) expect((await failure(provider.reset(target, pw))).kind).toBe('busy');
-    await provider.reset(target, pw);
-    expect(cluster.password).toBe(pw);
-  });
-
-  it('rejects a request signed with a clock skewed past the limit (auth), accepts one just within', async () => {
-    const limit = id === 'ncp-cdss' ? 5 * 60_000 : 15 * 60_000;
-    const skewed = createProvider(id, {
-      fetch: globalThis.fetch,
-      clock: manualClock(START + limit + 60_000),
-      timeoutMs: 5000,
+    afterEach(async () => {
+      http.close();
+      await sandbox.close();
     });
-    const err = await failure(skewed.reset(target, testPassword()));
-    expect(err.kind).toBe('auth');
-    expect(err.status).toBe(401);
-    if (id !== 'ncp-cdss') expect(err.vendorCode).toBe('APIGW.0303');
-    expect(cluster.password).toBe(initial);
-    const within = createProvider(id, {
-      fetch: globalThis.fetch,
-      clock: manualClock(START - limit + 60_000),
-      timeoutMs: 5000,
+
+    it('resets the password; the data plane then accepts the new one and refuses the old', async () => {
+      const pw = testPassword();
+      expect(await dataPlaneLogin(cluster.dataPlaneUrl, cluster.username, initial)).toBe(200);
+      const result = await provider.reset(target, pw);
+      expect(result.status).toBe(200);
+      expect(result.requestId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(cluster.password).toBe(pw);
+      expect(cluster.history).toEqual([initial, pw]);
+      expect(target.config.dataPlane?.url).toBe(cluster.dataPlaneUrl);
+      expect(await dataPlaneLogin(cluster.dataPlaneUrl, cluster.username, pw)).toBe(200);
+      expect(await dataPlaneLogin(cluster.dataPlaneUrl, cluster.username, initial)).toBe(401);
+      const log = sandbox.requests();
+      expect(log.find((e) => e.operation === 'reset')).toMatchObject({
+        provider: id,
+        cluster: cluster.key,
+        accessKey: cluster.spec.accessKey,
+        status: 200,
+        outcome: 'ok',
+      });
+      expect(JSON.stringify(log)).not.toContain(pw);
+      expect(JSON.stringify(log)).not.toContain(initial);
     });
-    expect(await within.status(target)).toMatchObject({ state: 'ready' });
-  });
 
-  it('rejects a wrong secret key and an unknown access key (auth)', async () => {
-    const wrongSk = { ...target, credentials: { ...target.credentials, secretKey: 'not-the-secret' } };
-    const e1 = await failure(provider.reset(wrongSk, testPassword()));
-    expect(e1).toMatchObject({ kind: 'auth', status: 401 });
-    if (id !== 'ncp-cdss') expect(e1.vendorCode).toBe('APIGW.0301');
-    const unknownAk = { ...target, credentials: { ...target.credentials, accessKey: 'AK-NOBODY' } };
-    expect((await failure(provider.status(unknownAk))).kind).toBe('auth');
-    expect(cluster.password).toBe(initial);
-  });
+    it('reports ready, busy right after a reset, ready again once the change has applied', async () => {
+      expect(await provider.status(target)).toMatchObject({ state: 'ready' });
+      await provider.reset(target, testPassword());
+      expect(await provider.status(target)).toMatchObject({ state: 'busy' });
+      clock.advance(BUSY_MS + 1);
+      expect(await provider.status(target)).toMatchObject({ state: 'ready' });
+    });
 
-  it('a cluster of another account looks like a missing one (not-found)', async () => {
-    const other = sandbox.clusters.add(sandboxSpec(id, 2));
-    const foreign = sandboxTarget(sandbox.url, other);
-    const mixed = { ...target, config: { ...target.config, ...pickIds(foreign.config) } };
-    expect((await failure(provider.reset(mixed, testPassword()))).kind).toBe('not-found');
-    expect(other.password).toBe(other.history[0]);
-  });
+    it('answers a second reset while the cluster is busy with busy, and counts the overlap', async () => {
+      const first = testPassword();
+      await provider.reset(target, first);
+      const err = await failure(provider.reset(target, testPassword()));
+      expect(err.kind).toBe('busy');
+      expect(err.status).toBe(409);
+      if (id !== 'ncp-cdss') expect(err.vendorCode).toBe('CSS.0011');
+      expect(cluster.password).toBe(first);
+      expect(cluster.overlaps).toBe(1);
+    });
 
-  it.each(REJECTED[id])('rejects $password as the cloud does ($code)', async ({ password, code }) => {
-    const err = await failure(provider.reset(target, password));
-    expect(err).toMatchObject({ kind: 'password-rejected', status: 400, vendorCode: code });
-    expect(cluster.password).toBe(initial);
-    expectNoSecret(err, password);
-  });
+    it('reports a failed cluster as failed', async () => {
+      cluster.lifecycle = 'failed';
+      expect(await provider.status(target)).toMatchObject({ state: 'failed' });
+    });
 
-  it('scrubs the password from a vendor message that echoes it', async () => {
-    const pw = testPassword();
-    const body =
-      id === 'ncp-cdss'
-        ? { code: 1001, message: `Invalid kafkaManagerUserPassword ${pw}` }
-        : { errCode: 'CSS.0050', externalMessage: `CSS.0050 : invalid password ${pw}` };
-    cluster.pushFault({ type: 'http', status: 400, body });
-    const err = await failure(provider.reset(target, pw));
-    expect(err.kind).toBe('password-rejected');
-    expect(err.vendorMessage).toContain('[REDACTED]');
-    expectNoSecret(err, pw);
-  });
+    it.each(faultCases(id))('fault $name → $kind', async (c) => {
+      const pw = testPassword();
+      cluster.pushFault(c.fault);
+      const opts: CallOptions = c.timeoutMs ? { timeoutMs: c.timeoutMs } : {};
+      const call = c.op === 'status' ? provider.status(target, opts) : provider.reset(target, pw, opts);
+      const err = await failure(call);
+      expect(err.kind).toBe(c.kind);
+      expect(err.provider).toBe(id);
+      expect(err.operation).toBe(c.op ?? 'reset');
+      if (c.retryAfterMs !== undefined) expect(err.retryAfterMs).toBe(c.retryAfterMs);
+      if (c.kind !== 'unknown-outcome' || c.fault.type === 'http') expect(err.status).toBeGreaterThan(0);
+      expect(cluster.password).toBe(c.applied ? pw : initial);
+      expect(cluster.pendingFaults).toEqual([]);
+      expectNoSecret(err, pw, cluster.spec.secretKey);
+    });
 
-  it("honours the caller's AbortSignal", async () => {
-    cluster.pushFault({ type: 'hang' });
-    const ac = new AbortController();
-    setTimeout(() => ac.abort(new Error('shutdown')), 100);
-    const err = await failure(
-      provider.reset(target, testPassword(), { signal: ac.signal, timeoutMs: 10_000 }),
-    );
-    expect(err.kind).toBe('unknown-outcome');
-    expect(err.detail).toBe('aborted by the caller');
-    const before = new AbortController();
-    before.abort(new Error('already stopped'));
-    await expect(provider.status(target, { signal: before.signal })).rejects.toThrow('already stopped');
-  });
-});
+    it('N busy answers, then success', async () => {
+      cluster.pushFault({ type: 'busy', times: 2 });
+      const pw = testPassword();
+      for (let i = 0; i < 2; i++) expect((await failure(provider.reset(target, pw))).kind).toBe('busy');
+      await provider.reset(target, pw);
+      expect(cluster.password).toBe(pw);
+    });
+
+    it('rejects a request signed with a clock skewed past the limit (auth), accepts one just within', async () => {
+      const limit = id === 'ncp-cdss' ? 5 * 60_000 : 15 * 60_000;
+      const skewed = createProvider(id, {
+        fetch: http.http,
+        clock: manualClock(START + limit + 60_000),
+        timeoutMs: 5000,
+      });
+      const err = await failure(skewed.reset(target, testPassword()));
+      expect(err.kind).toBe('auth');
+      expect(err.status).toBe(401);
+      if (id !== 'ncp-cdss') expect(err.vendorCode).toBe('APIGW.0303');
+      expect(cluster.password).toBe(initial);
+      const within = createProvider(id, {
+        fetch: http.http,
+        clock: manualClock(START - limit + 60_000),
+        timeoutMs: 5000,
+      });
+      expect(await within.status(target)).toMatchObject({ state: 'ready' });
+    });
+
+    it('rejects a wrong secret key and an unknown access key (auth)', async () => {
+      const wrongSk = { ...target, credentials: { ...target.credentials, secretKey: 'not-the-secret' } };
+      const e1 = await failure(provider.reset(wrongSk, testPassword()));
+      expect(e1).toMatchObject({ kind: 'auth', status: 401 });
+      if (id !== 'ncp-cdss') expect(e1.vendorCode).toBe('APIGW.0301');
+      const unknownAk = { ...target, credentials: { ...target.credentials, accessKey: 'AK-NOBODY' } };
+      expect((await failure(provider.status(unknownAk))).kind).toBe('auth');
+      expect(cluster.password).toBe(initial);
+    });
+
+    it('a cluster of another account looks like a missing one (not-found)', async () => {
+      const other = sandbox.clusters.add(sandboxSpec(id, 2));
+      const foreign = sandboxTarget(sandbox.url, other);
+      const mixed = { ...target, config: { ...target.config, ...pickIds(foreign.config) } };
+      expect((await failure(provider.reset(mixed, testPassword()))).kind).toBe('not-found');
+      expect(other.password).toBe(other.history[0]);
+    });
+
+    it.each(REJECTED[id])('rejects $password as the cloud does ($code)', async ({ password, code }) => {
+      const err = await failure(provider.reset(target, password));
+      expect(err).toMatchObject({ kind: 'password-rejected', status: 400, vendorCode: code });
+      expect(cluster.password).toBe(initial);
+      expectNoSecret(err, password);
+    });
+
+    it('scrubs the password from a vendor message that echoes it', async () => {
+      const pw = testPassword();
+      const body =
+        id === 'ncp-cdss'
+          ? { code: 1001, message: `Invalid kafkaManagerUserPassword ${pw}` }
+          : { errCode: 'CSS.0050', externalMessage: `CSS.0050 : invalid password ${pw}` };
+      cluster.pushFault({ type: 'http', status: 400, body });
+      const err = await failure(provider.reset(target, pw));
+      expect(err.kind).toBe('password-rejected');
+      expect(err.vendorMessage).toContain('[REDACTED]');
+      expectNoSecret(err, pw);
+    });
+
+    it("honours the caller's AbortSignal", async () => {
+      cluster.pushFault({ type: 'hang' });
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(new Error('shutdown')), 100);
+      const err = await failure(
+        provider.reset(target, testPassword(), { signal: ac.signal, timeoutMs: 10_000 }),
+      );
+      expect(err.kind).toBe('unknown-outcome');
+      expect(err.detail).toBe('aborted by the caller');
+      const before = new AbortController();
+      before.abort(new Error('already stopped'));
+      await expect(provider.status(target, { signal: before.signal })).rejects.toThrow('already stopped');
+    });
+  },
+);
 
 function pickIds(c: ProviderTarget['config']): Partial<ProviderTarget['config']> {
   return c.provider === 'ncp-cdss'

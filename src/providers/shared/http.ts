@@ -1,5 +1,6 @@
 import { ProviderError, type ProviderErrorDetails } from '../errors.js';
 import type { ProviderId } from '../ids.js';
+import { deadline } from '../../util/http-client.js';
 import type { CallOptions, ProviderDeps } from '../types.js';
 
 export interface HttpCall {
@@ -35,14 +36,13 @@ function describeFailure(err: unknown, timedOut: boolean, timeoutMs: number, cal
 export async function send(call: HttpCall, deps: ProviderDeps, opts: CallOptions = {}): Promise<HttpAnswer> {
   opts.signal?.throwIfAborted();
   const timeoutMs = opts.timeoutMs ?? deps.timeoutMs;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
+  const limit = deadline(timeoutMs, opts.signal);
   try {
     const res = await deps.fetch(call.url, {
       method: call.method,
       headers: call.headers,
       body: call.body,
-      signal,
+      signal: limit.signal,
       redirect: 'manual',
     });
     const text = await res.text();
@@ -52,14 +52,17 @@ export async function send(call: HttpCall, deps: ProviderDeps, opts: CallOptions
     });
     return { status: res.status, headers, text };
   } catch (err) {
+    const callerAborted = opts.signal?.aborted === true;
     const details: ProviderErrorDetails = {
       kind: 'unknown-outcome',
       provider: call.provider,
       operation: call.operation,
-      detail: describeFailure(err, timeout.aborted, timeoutMs, opts.signal?.aborted === true),
+      detail: describeFailure(err, limit.signal.aborted && !callerAborted, timeoutMs, callerAborted),
       cause: err,
     };
     throw new ProviderError(details);
+  } finally {
+    limit.dispose();
   }
 }
 

@@ -12,10 +12,16 @@ export function canonicalJson(value: unknown): string {
     return JSON.stringify(value);
   }
   if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  const obj = value as Record<string, unknown>;
+  // The default sort compares UTF-16 code units, as `<` on strings does.
+  const keys = Object.keys(obj).sort();
+  let out = '';
+  for (const key of keys) {
+    const v = obj[key];
+    if (v === undefined) continue;
+    out += `${out === '' ? '' : ','}${JSON.stringify(key)}:${canonicalJson(v)}`;
+  }
+  return `{${out}}`;
 }
 
 export function sha256Hex(text: string): string {

@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Clock } from '../core/clock.js';
@@ -8,8 +9,7 @@ import {
   AUDIT_GENESIS_HASH,
   type AuditRecord,
   type AuditScrubber,
-  buildRecord,
-  recordLine,
+  buildRecordLine,
   recordShapeProblem,
   sanitizeEvent,
 } from './record.js';
@@ -66,37 +66,42 @@ export async function openFileAuditTrail(options: FileAuditTrailOptions): Promis
   let tail: Tail | undefined;
   let closed = false;
 
-  async function ensureHandle(): Promise<FileHandle> {
-    // Reopen when the file was replaced or removed behind our back.
+  /** The open file and its fstat; reopened when the file was replaced or removed behind our back. */
+  async function ensureHandle(): Promise<{ fh: FileHandle; st: Stats }> {
     const onDisk = await stat(path).catch(() => undefined);
-    if (handle && onDisk && onDisk.ino === (await handle.stat()).ino) return handle;
+    if (handle && onDisk) {
+      const st = await handle.stat();
+      if (onDisk.ino === st.ino) return { fh: handle, st };
+    }
     await handle?.close();
     handle = undefined;
     tail = undefined;
     const created = !onDisk;
-    handle = await open(path, 'a+', 0o640);
+    const fh = await open(path, 'a+', 0o640);
+    handle = fh;
     if (created) await fsyncDir(path);
-    return handle;
+    return { fh, st: await fh.stat() };
   }
 
   /** Appends `events` in order, chained, in one write and one fsync (under the lock). */
   async function appendLocked(events: readonly AuditEvent[]): Promise<AuditRecord[]> {
-    const fh = await ensureHandle();
-    const st = await fh.stat();
+    const { fh, st } = await ensureHandle();
     if (!tail || tail.size !== st.size || tail.ino !== st.ino) {
       tail = await readTail(fh, st.size, st.ino);
     }
     const at = tail;
     const records: AuditRecord[] = [];
+    let text = '';
     let seq = at.seq;
     let hash = at.hash;
     for (const event of events) {
-      const record = buildRecord(event, new Date(clock.now()).toISOString(), seq + 1, hash);
+      const { record, line } = buildRecordLine(event, new Date(clock.now()).toISOString(), seq + 1, hash);
       records.push(record);
+      text += line;
       seq = record.seq;
       hash = record.hash;
     }
-    const bytes = Buffer.from(records.map(recordLine).join(''), 'utf8');
+    const bytes = Buffer.from(text, 'utf8');
     try {
       let written = 0;
       while (written < bytes.length) {

@@ -72,8 +72,38 @@ export function hashRecord(record: Omit<AuditRecord, 'hash'>): string {
 }
 
 export function buildRecord(event: AuditEvent, ts: string, seq: number, prevHash: string): AuditRecord {
-  const body = { ...event, ts, seq, prevHash };
-  return { ...body, hash: hashRecord(body) };
+  return buildRecordLine(event, ts, seq, prevHash).record;
+}
+
+/**
+ * The record and its line in one pass: the members are serialised once, hashed without `hash`,
+ * and the line is the same parts with `hash` in its sorted place. Same result as `hashRecord` and
+ * `recordLine` (a property test holds them equal); the trail appends with this.
+ */
+export function buildRecordLine(
+  event: AuditEvent,
+  ts: string,
+  seq: number,
+  prevHash: string,
+): { record: AuditRecord; line: string } {
+  const body: Record<string, unknown> = { ...event, ts, seq, prevHash };
+  delete body.hash;
+  const keys = Object.keys(body);
+  keys.push('hash');
+  keys.sort();
+  const parts: string[] = [];
+  let hashAt = 0;
+  for (const key of keys) {
+    if (key === 'hash') {
+      hashAt = parts.length;
+      continue;
+    }
+    const v = body[key];
+    if (v !== undefined) parts.push(`${JSON.stringify(key)}:${canonicalJson(v)}`);
+  }
+  const hash = sha256Hex(`{${parts.join(',')}}`);
+  parts.splice(hashAt, 0, `"hash":"${hash}"`);
+  return { record: { ...(body as Omit<AuditRecord, 'hash'>), hash }, line: `{${parts.join(',')}}\n` };
 }
 
 /** The line written to disk (keys in canonical order, so the file reads the same everywhere). */

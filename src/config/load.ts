@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
 import { systemClock } from '../core/clock.js';
 import { createProvider } from '../providers/registry.js';
 import type { Provider } from '../providers/types.js';
 import type { z } from 'zod';
 import { PROVIDER_POLICIES } from '../policy/catalog.js';
 import { narrowPolicy } from '../policy/narrow.js';
+import { parseText } from './parse-text.js';
 import { PROVIDER_IDS, type ProviderId } from '../providers/ids.js';
 import {
   configSchema,
@@ -199,19 +199,12 @@ function providerProblems(config: RotatorConfig): ConfigProblem[] {
   });
 }
 
-/** Pure: parses YAML text and validates it. */
+/** Pure: parses YAML (or JSON) text and validates it. */
 export function parseConfigText(text: string): ConfigResult {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    return {
-      ok: false,
-      problems: doc.errors.map((e) => ({
-        path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '(yaml)',
-        message: `invalid YAML: ${(e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`,
-      })),
-    };
-  }
-  const raw: unknown = doc.toJS();
+  // parseText keeps no reference to the parsed Document, so it can be collected before validation.
+  const parsed = parseText(text);
+  if (!parsed.ok) return parsed;
+  const raw = parsed.value;
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     return { ok: false, problems: [{ path: '(root)', message: 'must be a YAML mapping (key: value)' }] };
   }

@@ -19,6 +19,7 @@ import type { SecretStore } from '../src/secrets/types.js';
 import type { Alert } from '../src/worker/types.js';
 import type { RotateJobData, RotateJobResult } from './definitions.js';
 import { buildAlerts } from './alerts.js';
+import { createJobLogBuffer } from './job-log.js';
 import { nextStep } from './retry.js';
 import { deadline } from '../src/util/http-client.js';
 
@@ -59,7 +60,14 @@ export interface RotateTargetContext {
   shutdownSignal: AbortSignal;
   /** Removes live secrets from text that did not come from the rotation core (unexpected errors). */
   scrub?: (text: string) => string;
-  /** Test hook: awaited after each step's job log and audit record (crash tests kill the process here). */
+  /**
+   * Appends rows to a job's log in one round trip (the runtime RPUSHes to the job's log list).
+   * Without it, rows go through `job.log`, one call each.
+   */
+  writeJobLog?: (jobId: string, rows: string[]) => Promise<unknown>;
+  /** How long a job log line may wait to be written with the ones after it (default 1 s). */
+  jobLogIntervalMs?: number;
+  /** Test hook: awaited after each step's audit record (crash tests kill the process here). */
   afterStep?: (event: StepEvent) => Promise<void> | void;
 }
 
@@ -138,7 +146,19 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
       });
       throw new UnrecoverableError('rotation start could not be recorded: nothing was changed');
     }
-    await job.log(`attempt ${data.attempt} started (trigger ${data.trigger} by ${data.actor})`);
+    const logs = createJobLogBuffer(
+      (rows) =>
+        ctx.writeJobLog
+          ? ctx.writeJobLog(rotationId, rows)
+          : rows.reduce((p, row) => p.then(() => job.log(row)), Promise.resolve(0)),
+      (err) =>
+        ctx.logger.warn(
+          { targetId: target.config.id, rotationId, error: scrubError(err, ctx.scrub) },
+          'job log lines could not be written',
+        ),
+      ctx.jobLogIntervalMs,
+    );
+    logs.add(`attempt ${data.attempt} started (trigger ${data.trigger} by ${data.actor})`);
 
     const limit = deadline(rotationTimeoutMs(target.timing), ctx.shutdownSignal);
     const signal = limit.signal;
@@ -150,23 +170,21 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
       registerSecret: ctx.registerSecret,
       signal,
       onStep: async (event) => {
-        // Both are durable before the rotation moves on; neither needs to wait for the other.
-        await Promise.all([
-          job.log(stepLine(event)),
-          ctx.audit.append({
-            ...base,
-            type: 'step',
-            step: event.step,
-            outcome: event.outcome,
-            errorKind: event.errorKind,
-            httpStatus: event.httpStatus,
-            vendorCode: event.vendorCode,
-            requestId: event.requestId,
-            versionId: event.versionId,
-            durationMs: event.durationMs,
-            detail: event.detail,
-          }),
-        ]);
+        // The audit record is durable before the rotation moves on; the job log line follows in a batch.
+        logs.add(stepLine(event));
+        await ctx.audit.append({
+          ...base,
+          type: 'step',
+          step: event.step,
+          outcome: event.outcome,
+          errorKind: event.errorKind,
+          httpStatus: event.httpStatus,
+          vendorCode: event.vendorCode,
+          requestId: event.requestId,
+          versionId: event.versionId,
+          durationMs: event.durationMs,
+          detail: event.detail,
+        });
         await ctx.afterStep?.(event);
       },
       ...(target.loginCheck ? { loginCheck: target.loginCheck } : {}),
@@ -187,7 +205,8 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
         durationMs: now - startedAt,
         ...(result.alreadyDone ? { detail: 'already promoted' } : {}),
       });
-      await job.log(`succeeded: version ${result.versionId} is current`);
+      logs.add(`succeeded: version ${result.versionId} is current`);
+      await logs.flush();
       ctx.logger.info(
         { targetId: target.config.id, rotationId, versionId: result.versionId, attempt: data.attempt },
         'rotation succeeded',
@@ -211,7 +230,8 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
       if (error.kind === 'aborted' && ctx.shutdownSignal.aborted) {
         // Shutdown: hand the rotation back at once (another worker, or this one after restart,
         // continues it); not a failure, no counter spent.
-        await job.log(`interrupted by shutdown at ${error.step}; continues on the next run`);
+        logs.add(`interrupted by shutdown at ${error.step}; continues on the next run`);
+        await logs.flush();
         await job.moveToDelayed(now, token);
         throw new DelayedError();
       }
@@ -270,7 +290,8 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
         await record('rotation-retrying', () =>
           ctx.audit.append({ ...common, type: 'rotation-retrying', outcome: 'retrying' }),
         );
-        await record('job-log', () => job.log(`${message}; retry in ${step.delayMs}ms (${step.reason})`));
+        logs.add(`${message}; retry in ${step.delayMs}ms (${step.reason})`);
+        await logs.flush();
         ctx.logger.warn({ ...logFields, delayMs: step.delayMs }, 'rotation will be retried');
         await job.moveToDelayed(now + step.delayMs, token);
         throw new DelayedError();
@@ -283,11 +304,13 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
       await record('rotation-failed', () =>
         ctx.audit.append({ ...common, type: 'rotation-failed', outcome: 'failed' }),
       );
-      await record('job-log', () => job.log(`failed: ${message} (${step.reason})`));
+      logs.add(`failed: ${message} (${step.reason})`);
+      await logs.flush();
       ctx.logger.error({ ...logFields, reason: step.reason }, 'rotation failed');
       throw new UnrecoverableError(error.message);
     } finally {
       limit.dispose();
+      await logs.flush();
     }
   };
 }

@@ -126,6 +126,8 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       ...components,
       state,
       shutdownSignal: shutdown.signal,
+      // The list getJobLogs() reads (what job.log() appends to, one row per call).
+      writeJobLog: (jobId, rows) => connection.rpush(queues.rotations.toKey(`${jobId}:logs`), ...rows),
       ...(options.afterStep ? { afterStep: options.afterStep } : {}),
     });
     const bullOpts = {

@@ -1,5 +1,5 @@
-import type { Stats } from 'node:fs';
-import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
+import { statSync, type Stats } from 'node:fs';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
@@ -68,7 +68,8 @@ export async function openFileAuditTrail(options: FileAuditTrailOptions): Promis
 
   /** The open file and its fstat; reopened when the file was replaced or removed behind our back. */
   async function ensureHandle(): Promise<{ fh: FileHandle; st: Stats }> {
-    const onDisk = await stat(path).catch(() => undefined);
+    // Synchronous: microseconds for a local file, and cheaper in CPU than the promise version.
+    const onDisk = statSync(path, { throwIfNoEntry: false });
     if (handle && onDisk) {
       const st = await handle.stat();
       if (onDisk.ino === st.ino) return { fh: handle, st };

@@ -97,7 +97,7 @@ export async function acquireFileLock(path: string, options: FileLockOptions = {
     const owner = newOwner();
     const text = JSON.stringify(owner);
     if (await createExclusive(lockPath, text)) {
-      await removeStaleTemps(lockPath);
+      await removeStaleTempsNow(lockPath);
       return {
         lockPath,
         owner,
@@ -170,6 +170,22 @@ async function createExclusive(path: string, content: string): Promise<boolean> 
   } finally {
     await unlink(tmp).catch(() => undefined);
   }
+}
+
+/** When each lock's directory was last swept for dead processes' private files. */
+const lastSweep = new Map<string, number>();
+const SWEEP_INTERVAL_MS = 60_000;
+
+/**
+ * Sweeps at the first acquisition of a lock in this process, then at most once a minute: a left
+ * file is a few bytes and harmless, and a readdir per acquisition was a fifth of the lock's cost.
+ */
+async function removeStaleTempsNow(lockPath: string): Promise<void> {
+  const now = Date.now();
+  const last = lastSweep.get(lockPath);
+  if (last !== undefined && now - last < SWEEP_INTERVAL_MS) return;
+  lastSweep.set(lockPath, now);
+  await removeStaleTemps(lockPath);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { type BigIntStats, promises as fs } from 'node:fs';
+import { type BigIntStats, promises as fs, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { SecretRef } from '../../config/schema.js';
 import { SecretStoreError, type SecretStore } from '../types.js';
@@ -105,9 +105,14 @@ export function createFileStore(options: FileStoreOptions): FileStore {
 
   const stampOf = (st: BigIntStats) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 
+  /**
+   * Synchronous on purpose: a stat of a local file takes microseconds, while the promise version
+   * (thread pool, BigIntStats, promise) cost more CPU than anything else in a cached read.
+   */
   async function currentStamp(): Promise<string | undefined> {
     try {
-      return stampOf(await fs.stat(path, { bigint: true }));
+      const st = statSync(path, { bigint: true, throwIfNoEntry: false });
+      return st ? stampOf(st) : undefined;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new SecretStoreError(
@@ -175,10 +180,15 @@ export function createFileStore(options: FileStoreOptions): FileStore {
    * the secrets it touches are cloned, so readers see only what is on disk, and a mutation that
    * fails (conflict, not found: they check before they change anything) fails alone.
    */
+  let dirReady = false;
+  let lastSweep = -Infinity;
   async function commit(batch: Mutation[]): Promise<void> {
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
     try {
-      await fs.mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch(() => undefined);
+      if (!dirReady) {
+        await fs.mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch(() => undefined);
+        dirReady = true;
+      }
       const lock = await acquireFileLock(path, { timeoutMs: options.lockTimeoutMs }).catch((err: unknown) => {
         if (!(err instanceof FileLockTimeoutError)) throw err;
         throw new SecretStoreError(
@@ -188,7 +198,11 @@ export function createFileStore(options: FileStoreOptions): FileStore {
         );
       });
       try {
-        await removeStaleTemps(path, tempPrefix(path));
+        // Temp files of writers that died: swept at the first commit, then at most once a minute.
+        if (Date.now() - lastSweep >= 60_000) {
+          await removeStaleTemps(path, tempPrefix(path));
+          lastSweep = Date.now();
+        }
         const exists = (await currentStamp()) !== undefined;
         let key = cachedKey ?? (await readKeyFile(keyPath));
         if (!key) {
@@ -234,6 +248,8 @@ export function createFileStore(options: FileStoreOptions): FileStore {
         await lock.release();
       }
     } catch (err) {
+      // The directory may have been removed behind our back: make it again next time.
+      dirReady = false;
       for (const m of batch) m.reject(err);
       return;
     }

@@ -80,8 +80,9 @@ type Login = 'accepted' | 'refused' | 'unknown';
  * A reused pending version may already be on the cluster (the previous run may have crashed after
  * the reset). With a data-plane login configured, apply first logs in with it and skips the reset
  * when the cluster accepts it; otherwise it resets to the same password again, which is harmless
- * (the cloud sets the password it already has). A reused version is never dropped unless the login
- * shows that the cluster still accepts the current password and refuses the pending one.
+ * (the cloud sets the password it already has). A reused version is never dropped unless logins
+ * show that the cluster still accepts the current password and refuses the pending one, again and
+ * again for as long as verify waits for a password to land (a change in flight can lag "ready").
  *
  * Throws RotationError; the caller decides retry vs alert with decide().
  */
@@ -299,31 +300,45 @@ class RotationRun {
     }
   }
 
-  /** The cloud refused the pending password. Drop it only when the cloud certainly does not hold it. */
+  /**
+   * The cloud refused the pending password. Drop it only when the cloud certainly does not hold it.
+   *
+   * When an earlier run may have sent it, a single login is no proof: a cluster applies a reset
+   * asynchronously and can report ready while its data plane still takes the old password (see
+   * verify). So the login pair (pending refused, current accepted) must hold for as long as verify
+   * would wait for the new password to land: VERIFY_ATTEMPTS logins, `pollInterval` apart. If the
+   * pending password is accepted on any of them, the cluster has it and the run goes on to promote.
+   */
   private async rejected(err: Error & { kind: ErrorKind }, info: StepInfo): Promise<boolean> {
     const fields = providerFields(err);
     if (this.mayBeApplied) {
+      const keep = (detail: string): never => {
+        throw new StepFailure({ ...fields, detail, cause: err });
+      };
       // A previous run may have set this password already. Ask the data plane, when we can.
-      const pending = this.deps.loginCheck ? await this.login(this.pending!.password) : undefined;
-      if (pending?.result === 'accepted') {
-        info.detail =
-          'the cloud refused to set the pending password again, but the cluster already accepts it';
-        return false;
+      if (!this.deps.loginCheck)
+        keep('the cloud rejected the pending password, which an earlier run may have applied');
+      for (let attempt = 1; attempt <= VERIFY_ATTEMPTS; attempt++) {
+        const pending = await this.login(this.pending!.password);
+        if (pending.result === 'accepted') {
+          info.detail =
+            'the cloud refused to set the pending password again, but the cluster already accepts it';
+          return false;
+        }
+        const current =
+          pending.result === 'refused' && this.current
+            ? await this.login(this.current.value.password)
+            : undefined;
+        if (current?.result !== 'accepted') {
+          keep(
+            'the cloud rejected the pending password and the login could not show which password the cluster holds',
+          );
+        }
+        if (attempt < VERIFY_ATTEMPTS)
+          await this.deps.clock.sleep(this.req.timing.pollInterval, this.deps.signal);
       }
-      const current =
-        pending?.result === 'refused' && this.current
-          ? await this.login(this.current.value.password)
-          : undefined;
-      if (current?.result !== 'accepted') {
-        throw new StepFailure({
-          ...fields,
-          detail: this.deps.loginCheck
-            ? 'the cloud rejected the pending password and the login could not show which password the cluster holds'
-            : 'the cloud rejected the pending password, which an earlier run may have applied',
-          cause: err,
-        });
-      }
-      // The cluster still takes the current password and refuses the pending one: it never got it.
+      // The cluster kept taking the current password and refusing the pending one for as long as a
+      // change in flight takes to land: it never got it.
       this.mayBeApplied = false;
     }
     await this.storeCall('drop the rejected pending version', () =>

@@ -8,6 +8,7 @@ import {
   emptyState,
   promoteIn,
   serializeState,
+  serializeStateChunks,
   serializeStateWith,
   stagePendingIn,
   type StoredSecret,
@@ -99,5 +100,25 @@ describe('file store: serialization with cached fragments', () => {
     promoteIn(state, 's/3', `token-3-${'x'.repeat(32)}`);
     expect(serializeStateWith(state, fragments)).toBe(serializeState(state));
     expect(JSON.parse(serializeStateWith(state, fragments))).toEqual(JSON.parse(serializeState(state)));
+  });
+
+  it('in pieces of any size joins to the same text, each piece within the size unless one secret is larger', () => {
+    const state = emptyState();
+    for (let i = 0; i < 50; i++) {
+      stagePendingIn(state, {
+        secretId: `s/${i}`,
+        token: `token-${i}-${'y'.repeat(32)}`,
+        value: value(`P-${i}`),
+        now: i,
+      });
+    }
+    const whole = serializeState(state);
+    const largest = Math.max(...[...state.secrets].map(([id, s]) => JSON.stringify({ id, ...s }).length + 1));
+    for (const size of [1, 50, 200, 1000, 10_000, 1_000_000]) {
+      const chunks = serializeStateChunks(state, new WeakMap(), size);
+      expect(chunks.join('')).toBe(whole);
+      for (const c of chunks.slice(0, -1)) expect(c.length).toBeLessThanOrEqual(Math.max(size, largest + 40));
+    }
+    expect(serializeStateChunks(emptyState(), new WeakMap()).join('')).toBe(serializeState(emptyState()));
   });
 });

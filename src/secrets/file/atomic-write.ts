@@ -14,14 +14,19 @@ export function tempPrefix(path: string): string {
  * the new bytes: write a temporary file in the same directory, fsync it, rename it over `path`,
  * fsync the directory.
  */
-export async function writeFileAtomic(path: string, data: Buffer, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: Buffer | readonly Buffer[],
+  mode = 0o600,
+): Promise<void> {
   const tmp = join(
     dirname(path),
     `${tempPrefix(path)}${process.pid}-${PROCESS_ID}-${randomBytes(4).toString('hex')}`,
   );
   const handle = await fs.open(tmp, 'wx', mode);
   try {
-    await handle.writeFile(data);
+    if (Buffer.isBuffer(data)) await handle.writeFile(data);
+    else await writeAll(handle, data);
     await handle.sync();
   } catch (err) {
     await handle.close();
@@ -36,6 +41,19 @@ export async function writeFileAtomic(path: string, data: Buffer, mode = 0o600):
     throw err;
   }
   await fsyncDir(path);
+}
+
+/** Writes every chunk in order with vectored writes, continuing after short writes. */
+async function writeAll(handle: fs.FileHandle, chunks: readonly Buffer[]): Promise<void> {
+  let rest = chunks.filter((c) => c.length > 0);
+  while (rest.length > 0) {
+    let { bytesWritten } = await handle.writev(rest);
+    while (rest.length > 0 && bytesWritten >= rest[0]!.length) {
+      bytesWritten -= rest[0]!.length;
+      rest = rest.slice(1);
+    }
+    if (rest.length > 0 && bytesWritten > 0) rest = [rest[0]!.subarray(bytesWritten), ...rest.slice(1)];
+  }
 }
 
 /**

@@ -20,12 +20,24 @@ function header(): Buffer {
 }
 
 export function seal(key: Buffer, plaintext: Buffer): Buffer {
+  return Buffer.concat(sealChunks(key, plaintext));
+}
+
+/**
+ * The same bytes as `seal`, as the chunks of the file in order (for a vectored write): a store of
+ * 10,000 secrets is megabytes, and concatenating them cost two more copies per commit.
+ */
+export function sealChunks(key: Buffer, plaintext: Buffer | readonly string[]): Buffer[] {
   const iv = randomBytes(IV_LENGTH);
   const head = header();
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_LENGTH });
   cipher.setAAD(head);
-  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  return Buffer.concat([head, iv, cipher.getAuthTag(), body]);
+  // Text pieces (UTF-8) are encrypted one by one: no whole-plaintext string or buffer is made.
+  const body = Buffer.isBuffer(plaintext)
+    ? [cipher.update(plaintext)]
+    : plaintext.map((piece) => cipher.update(piece, 'utf8'));
+  body.push(cipher.final());
+  return [head, iv, cipher.getAuthTag(), ...body];
 }
 
 /** Throws EnvelopeError with a reason that holds no content. */

@@ -5,7 +5,7 @@ import { SecretStoreError, type SecretStore } from '../types.js';
 import { assertSecretId, assertSecretValue, assertToken } from '../value.js';
 import { FileLockTimeoutError, acquireFileLock, lockPathFor } from '../../util/file-lock.js';
 import { removeStaleTemps, tempPrefix, writeFileAtomic } from './atomic-write.js';
-import { EnvelopeError, open, seal } from './envelope.js';
+import { EnvelopeError, open, sealChunks } from './envelope.js';
 import { createKeyFile, keyFromRef, readKeyFile } from './key.js';
 import {
   DEFAULT_MAX_VERSIONS,
@@ -16,7 +16,7 @@ import {
   findVersion,
   parseState,
   promoteIn,
-  serializeStateWith,
+  serializeStateChunks,
   stagePendingIn,
   type StoredSecret,
   type StoreState,
@@ -229,10 +229,10 @@ export function createFileStore(options: FileStoreOptions): FileStore {
           }
         }
         if (changed) {
-          const text = serializeStateWith(next, fragments);
+          const text = serializeStateChunks(next, fragments);
           writing = next;
           try {
-            await writeFileAtomic(path, seal(key, Buffer.from(text, 'utf8')));
+            await writeFileAtomic(path, sealChunks(key, text));
             // Still `writing` until the cache holds the new identity: a reader in between must
             // not take the new file for someone else's and read it back.
             const stamp = await currentStamp();

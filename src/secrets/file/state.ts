@@ -176,16 +176,37 @@ export function serializeState(state: StoreState): string {
  * changed copy, pays for the changed secrets only).
  */
 export function serializeStateWith(state: StoreState, fragments: WeakMap<StoredSecret, string>): string {
-  const parts: string[] = [];
+  return serializeStateChunks(state, fragments).join('');
+}
+
+/**
+ * serializeStateWith's text in pieces of about `chunkChars` characters. A store of 10,000 secrets
+ * is megabytes of text: one string that size is allocated straight into V8's old generation on
+ * every commit, and that garbage (not the live state) was what grew the worker's heap.
+ */
+export function serializeStateChunks(
+  state: StoreState,
+  fragments: WeakMap<StoredSecret, string>,
+  chunkChars = 64 * 1024,
+): string[] {
+  const chunks: string[] = [];
+  let current = `{"format":${STATE_FORMAT},"secrets":[`;
+  let first = true;
   for (const [id, s] of state.secrets) {
     let part = fragments.get(s);
     if (part === undefined) {
       part = JSON.stringify({ id, ...s });
       fragments.set(s, part);
     }
-    parts.push(part);
+    const piece = first ? part : `,${part}`;
+    first = false;
+    if (current.length > 0 && current.length + piece.length > chunkChars) {
+      chunks.push(current);
+      current = piece;
+    } else current += piece;
   }
-  return `{"format":${STATE_FORMAT},"secrets":[${parts.join(',')}]}`;
+  chunks.push(`${current}]}`);
+  return chunks;
 }
 
 const STAGES = new Set<string>(['AWSCURRENT', 'AWSPENDING', 'AWSPREVIOUS']);

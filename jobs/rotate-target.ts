@@ -50,7 +50,8 @@ export interface RotateTargetContext {
   /** A draw in [0, 1) for the backoff's full jitter. */
   random: () => number;
   generatePassword: (policy: PasswordPolicy) => string;
-  registerSecret: (value: string) => void;
+  /** Registers a password for scrubbing; the worker keeps only each target's latest few. */
+  registerSecret: (value: string, targetId: string) => void;
   audit: AuditSink;
   /** Sends an alert; never throws (a failing sink is the alerter's business). */
   alert: (alert: Alert) => Promise<void>;
@@ -167,7 +168,7 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
       store: ctx.store,
       clock: ctx.clock,
       generatePassword: ctx.generatePassword,
-      registerSecret: ctx.registerSecret,
+      registerSecret: (value) => ctx.registerSecret(value, target.config.id),
       signal,
       onStep: async (event) => {
         // The audit record is durable before the rotation moves on; the job log line follows in a batch.

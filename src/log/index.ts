@@ -7,4 +7,10 @@ export {
   type LogLevel,
 } from './logger.js';
 export { isSensitiveKey, REDACT_PATHS, REDACTED, redactSensitiveKeys, SENSITIVE_KEYS } from './redact.js';
-export { MIN_SECRET_LENGTH, processSecrets, SCRUBBED, SecretRegistry } from './secret-registry.js';
+export {
+  MIN_SECRET_LENGTH,
+  processSecrets,
+  SCRUBBED,
+  SecretRegistry,
+  TargetSecrets,
+} from './secret-registry.js';

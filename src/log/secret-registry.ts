@@ -120,3 +120,51 @@ function formsOf(value: string): string[] {
 
 /** The registry of this process: the logger scrubs it by default. */
 export const processSecrets = new SecretRegistry();
+
+/**
+ * The passwords a worker registers per target: the last `keep` distinct values of each target stay
+ * registered, older ones are forgotten. A rotation registers what it reads (current, previous,
+ * pending) and what it generates, so a target's live values are always among its latest few; the
+ * superseded ones would otherwise stay in the registry for the life of the process. A value this
+ * tracker did not add (a credential registered elsewhere) is never removed by it.
+ */
+export class TargetSecrets {
+  readonly #byTarget = new Map<string, string[]>();
+  /** Values added through this tracker, with how many targets hold each. */
+  readonly #owned = new Map<string, number>();
+
+  constructor(
+    private readonly registry: SecretRegistry,
+    private readonly keep = 4,
+  ) {}
+
+  add(targetId: string, value: string): void {
+    if (typeof value !== 'string' || value.length < MIN_SECRET_LENGTH) return;
+    const list = this.#byTarget.get(targetId) ?? [];
+    const at = list.indexOf(value);
+    if (at >= 0) {
+      list.splice(at, 1);
+      list.push(value);
+      return;
+    }
+    const owners = this.#owned.get(value);
+    if (owners !== undefined) this.#owned.set(value, owners + 1);
+    else if (!this.registry.has(value)) {
+      this.#owned.set(value, 1);
+      this.registry.add(value);
+    }
+    list.push(value);
+    this.#byTarget.set(targetId, list);
+    while (list.length > this.keep) this.#release(list.shift()!);
+  }
+
+  #release(value: string): void {
+    const owners = this.#owned.get(value);
+    if (owners === undefined) return;
+    if (owners > 1) this.#owned.set(value, owners - 1);
+    else {
+      this.#owned.delete(value);
+      this.registry.delete(value);
+    }
+  }
+}

@@ -5,7 +5,7 @@ import { resolveRef } from '../config/refs.js';
 import type { RotatorConfig, TargetConfig } from '../config/schema.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { cryptoRandom } from '../core/random.js';
-import { createLogger, type Logger, SecretRegistry } from '../log/index.js';
+import { createLogger, type Logger, SecretRegistry, TargetSecrets } from '../log/index.js';
 import { metricsAuditSink } from '../metrics/audit-sink.js';
 import { createRotatorMetrics, queueCountsOf, type RotatorMetrics } from '../metrics/registry.js';
 import { generatePassword, targetPolicy } from '../policy/index.js';
@@ -129,6 +129,8 @@ export async function buildComponents(opts: BuildComponentsOptions): Promise<Bui
       base: { component: 'worker' },
     });
   const clock = opts.clock ?? systemClock;
+  // Each target's latest passwords stay registered for scrubbing; superseded ones are let go.
+  const targetSecrets = new TargetSecrets(registry, 6);
   const fetchImpl = opts.fetch ?? globalThis.fetch;
   const ownHttp = opts.http ? undefined : createKeepAliveClient();
   const http: HttpClient = opts.http ?? ownHttp!;
@@ -208,9 +210,7 @@ export async function buildComponents(opts: BuildComponentsOptions): Promise<Bui
     random: () => cryptoRandom.float(),
     generatePassword: (policy) => generatePassword(policy),
     scrub: (text) => registry.scrub(text),
-    registerSecret: (value) => {
-      registry.add(value);
-    },
+    registerSecret: (value, targetId) => targetSecrets.add(targetId, value),
     audit,
     alert: (a) => alerter.alert(a),
     logger,

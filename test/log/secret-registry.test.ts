@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MIN_SECRET_LENGTH, SCRUBBED, SecretRegistry } from '../../src/log/secret-registry.js';
+import { MIN_SECRET_LENGTH, SCRUBBED, SecretRegistry, TargetSecrets } from '../../src/log/secret-registry.js';
 
 /** The registry's former matcher: one alternation regex, longest first, over raw and JSON-escaped forms. */
 function reference(values: readonly string[], text: string): string {
@@ -71,5 +71,44 @@ describe('SecretRegistry.scrub', () => {
       expect(r.scrub(line)).toContain(SCRUBBED);
     }
     expect(r.scrub('{"msg":"nothing secret here"}')).toBe('{"msg":"nothing secret here"}');
+  });
+});
+
+describe('TargetSecrets: each target keeps its latest passwords registered', () => {
+  it('forgets a target’s oldest value past the limit, and keeps re-registered ones', () => {
+    const registry = new SecretRegistry();
+    const t = new TargetSecrets(registry, 3);
+    for (const v of ['pw-one-1', 'pw-two-2', 'pw-three-3']) t.add('a', v);
+    t.add('a', 'pw-one-1'); // read again (current): becomes the latest
+    t.add('a', 'pw-four-4');
+    expect(registry.has('pw-two-2')).toBe(false);
+    expect(['pw-one-1', 'pw-three-3', 'pw-four-4'].every((v) => registry.has(v))).toBe(true);
+    expect(registry.scrub('x pw-two-2 pw-one-1')).toBe('x pw-two-2 [REDACTED]');
+    expect(registry.size).toBe(3);
+  });
+
+  it('never removes a value it did not add, nor one another target still holds', () => {
+    const registry = new SecretRegistry();
+    registry.add('credential-secret');
+    const t = new TargetSecrets(registry, 1);
+    t.add('a', 'credential-secret');
+    t.add('a', 'pw-shared-1');
+    t.add('b', 'pw-shared-1');
+    t.add('a', 'pw-next-2');
+    expect(registry.has('credential-secret')).toBe(true);
+    expect(registry.has('pw-shared-1')).toBe(true); // b still holds it
+    t.add('b', 'pw-next-3');
+    expect(registry.has('pw-shared-1')).toBe(false);
+  });
+
+  it('stays bounded over many rotations of many targets', () => {
+    const registry = new SecretRegistry();
+    const t = new TargetSecrets(registry, 4);
+    for (let round = 0; round < 50; round++) {
+      for (let target = 0; target < 20; target++) t.add(`t${target}`, `pw-${target}-${round}`);
+    }
+    expect(registry.size).toBe(20 * 4);
+    expect(registry.has('pw-7-49')).toBe(true);
+    expect(registry.has('pw-7-45')).toBe(false);
   });
 });

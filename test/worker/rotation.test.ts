@@ -116,11 +116,21 @@ describe('the worker', () => {
       await new Promise((res) => setTimeout(res, 40));
     }
     const cluster = h.clusters.get('busy-target')!;
-    // wait for the last one to finish
+    // Stop the schedule, then wait until nothing is left to run: a scheduled rotation that started
+    // after the last on-demand one would otherwise be counted half done (reset, not completed).
+    await harness.runtime.queues.triggers.removeJobScheduler(targetSchedulerId('busy-target'));
     const last = [...jobIds].at(-1)!;
     await until('the last rotation to finish', async () =>
       ['completed', 'failed'].includes(await harness.runtime.queues.rotations.getJobState(last)),
     );
+    await until('no rotation or trigger left to run', async () => {
+      const [rotations, triggers] = await Promise.all([
+        harness.runtime.queues.rotations.getJobCountByTypes('active', 'waiting', 'delayed', 'prioritized'),
+        // the watchdog's scheduler always holds its next run as a delayed job
+        harness.runtime.queues.triggers.getJobCountByTypes('active', 'waiting', 'prioritized'),
+      ]);
+      return rotations === 0 && triggers === 0;
+    });
     expect(joined.filter(Boolean).length).toBeGreaterThan(10);
     expect(cluster.overlaps).toBe(0);
     expect(cluster.maxConcurrentResets).toBe(1);

@@ -15,12 +15,12 @@ export const MIN_SECRET_LENGTH = 4;
 export class SecretRegistry {
   readonly #values = new Set<string>();
   /**
-   * Every form (raw and JSON-escaped) of every value, by its first MIN_SECRET_LENGTH characters,
+   * Every form (raw and JSON-escaped) of every value, by its first three characters (prefixKey),
    * longest first. Scrubbing looks each position of the text up here: the cost grows with the
    * text, not with the number of secrets (a worker holds one live password per rotated target,
    * and one alternation regex over thousands of them made every log line slow).
    */
-  readonly #byPrefix = new Map<string, string[]>();
+  readonly #byPrefix = new Map<number, string[]>();
   /** How many values use each form (two values can share a JSON-escaped form only if equal). */
   readonly #formCount = new Map<string, number>();
 
@@ -54,7 +54,7 @@ export class SecretRegistry {
     let copied = 0;
     const last = text.length - MIN_SECRET_LENGTH;
     for (let i = 0; i <= last;) {
-      const candidates = this.#byPrefix.get(text.slice(i, i + MIN_SECRET_LENGTH));
+      const candidates = this.#byPrefix.get(prefixKey(text, i));
       const hit = candidates?.find((form) => text.startsWith(form, i));
       if (hit === undefined) {
         i += 1;
@@ -89,7 +89,7 @@ export class SecretRegistry {
     const n = this.#formCount.get(form) ?? 0;
     this.#formCount.set(form, n + 1);
     if (n > 0) return;
-    const key = form.slice(0, MIN_SECRET_LENGTH);
+    const key = prefixKey(form, 0);
     const list = this.#byPrefix.get(key) ?? [];
     // Longest first, so a secret that contains another is replaced whole.
     const at = list.findIndex((f) => f.length < form.length);
@@ -105,11 +105,21 @@ export class SecretRegistry {
       return;
     }
     this.#formCount.delete(form);
-    const key = form.slice(0, MIN_SECRET_LENGTH);
+    const key = prefixKey(form, 0);
     const list = this.#byPrefix.get(key)?.filter((f) => f !== form) ?? [];
     if (list.length > 0) this.#byPrefix.set(key, list);
     else this.#byPrefix.delete(key);
   }
+}
+
+/**
+ * The first three UTF-16 units at `i` as one number (48 bits, exact in a double): a Map lookup by
+ * number, without the substring `slice` would allocate at every position of every scrubbed text.
+ * Three units rather than MIN_SECRET_LENGTH (4): four would not fit; the candidates of a key are
+ * confirmed with startsWith anyway.
+ */
+function prefixKey(text: string, i: number): number {
+  return text.charCodeAt(i) * 4294967296 + text.charCodeAt(i + 1) * 65536 + text.charCodeAt(i + 2);
 }
 
 /** The value as it appears raw, and inside a JSON string (quotes, backslashes, controls escaped). */

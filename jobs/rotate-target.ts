@@ -50,8 +50,11 @@ export interface RotateTargetContext {
   /** A draw in [0, 1) for the backoff's full jitter. */
   random: () => number;
   generatePassword: (policy: PasswordPolicy) => string;
-  /** Registers a password for scrubbing; the worker keeps only each target's latest few. */
-  registerSecret: (value: string, targetId: string) => void;
+  /**
+   * Starts a run's registration of passwords for scrubbing; returns the function that registers
+   * one. The worker keeps what a target's current and previous runs registered (TargetSecrets).
+   */
+  registerSecrets: (targetId: string) => (value: string) => void;
   audit: AuditSink;
   /** Sends an alert; never throws (a failing sink is the alerter's business). */
   alert: (alert: Alert) => Promise<void>;
@@ -168,7 +171,7 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
       store: ctx.store,
       clock: ctx.clock,
       generatePassword: ctx.generatePassword,
-      registerSecret: (value) => ctx.registerSecret(value, target.config.id),
+      registerSecret: ctx.registerSecrets(target.config.id),
       signal,
       onStep: async (event) => {
         // The audit record is durable before the rotation moves on; the job log line follows in a batch.

@@ -132,40 +132,41 @@ function formsOf(value: string): string[] {
 export const processSecrets = new SecretRegistry();
 
 /**
- * The passwords a worker registers per target: the last `keep` distinct values of each target stay
- * registered, older ones are forgotten. A rotation registers what it reads (current, previous,
- * pending) and what it generates, so a target's live values are always among its latest few; the
- * superseded ones would otherwise stay in the registry for the life of the process. A value this
- * tracker did not add (a credential registered elsewhere) is never removed by it.
+ * The passwords a worker registers per target, by rotation run: what a target's current run and its
+ * run before registered stay registered; older values are let go. Every run registers what it reads
+ * (current, previous, pending, earlier generations) and what it generates, so the live values are
+ * always in the current run; without this, superseded ones stayed in the registry for the life of
+ * the process. A value this tracker did not add (a credential registered elsewhere) is never removed
+ * by it.
  */
 export class TargetSecrets {
-  readonly #byTarget = new Map<string, string[]>();
-  /** Values added through this tracker, with how many targets hold each. */
+  readonly #runs = new Map<string, { current: Set<string>; previous: Set<string> }>();
+  /** Values added through this tracker, with how many run sets hold each. */
   readonly #owned = new Map<string, number>();
 
-  constructor(
-    private readonly registry: SecretRegistry,
-    private readonly keep = 4,
-  ) {}
+  constructor(private readonly registry: SecretRegistry) {}
 
-  add(targetId: string, value: string): void {
-    if (typeof value !== 'string' || value.length < MIN_SECRET_LENGTH) return;
-    const list = this.#byTarget.get(targetId) ?? [];
-    const at = list.indexOf(value);
-    if (at >= 0) {
-      list.splice(at, 1);
-      list.push(value);
-      return;
-    }
-    const owners = this.#owned.get(value);
-    if (owners !== undefined) this.#owned.set(value, owners + 1);
-    else if (!this.registry.has(value)) {
-      this.#owned.set(value, 1);
-      this.registry.add(value);
-    }
-    list.push(value);
-    this.#byTarget.set(targetId, list);
-    while (list.length > this.keep) this.#release(list.shift()!);
+  /** Starts a run of `targetId`; returns the function that registers the run's values. */
+  startRun(targetId: string): (value: string) => void {
+    const runs = this.#runs.get(targetId) ?? { current: new Set<string>(), previous: new Set<string>() };
+    for (const value of runs.previous) this.#release(value);
+    const run = { current: new Set<string>(), previous: runs.current };
+    this.#runs.set(targetId, run);
+    return (value) => {
+      if (typeof value !== 'string' || value.length < MIN_SECRET_LENGTH || run.current.has(value)) return;
+      // a later run of the target has started: this one's values are no longer tracked
+      if (this.#runs.get(targetId) !== run) {
+        this.registry.add(value);
+        return;
+      }
+      run.current.add(value);
+      const owners = this.#owned.get(value);
+      if (owners !== undefined) this.#owned.set(value, owners + 1);
+      else if (!this.registry.has(value)) {
+        this.#owned.set(value, 1);
+        this.registry.add(value);
+      }
+    };
   }
 
   #release(value: string): void {

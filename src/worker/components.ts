@@ -129,8 +129,8 @@ export async function buildComponents(opts: BuildComponentsOptions): Promise<Bui
       base: { component: 'worker' },
     });
   const clock = opts.clock ?? systemClock;
-  // Each target's latest passwords stay registered for scrubbing; superseded ones are let go.
-  const targetSecrets = new TargetSecrets(registry, 6);
+  // What each target's last two runs registered stays registered for scrubbing; older values go.
+  const targetSecrets = new TargetSecrets(registry);
   const fetchImpl = opts.fetch ?? globalThis.fetch;
   const ownHttp = opts.http ? undefined : createKeepAliveClient();
   const http: HttpClient = opts.http ?? ownHttp!;
@@ -210,7 +210,7 @@ export async function buildComponents(opts: BuildComponentsOptions): Promise<Bui
     random: () => cryptoRandom.float(),
     generatePassword: (policy) => generatePassword(policy),
     scrub: (text) => registry.scrub(text),
-    registerSecret: (value, targetId) => targetSecrets.add(targetId, value),
+    registerSecrets: (targetId) => targetSecrets.startRun(targetId),
     audit,
     alert: (a) => alerter.alert(a),
     logger,

@@ -74,41 +74,66 @@ describe('SecretRegistry.scrub', () => {
   });
 });
 
-describe('TargetSecrets: each target keeps its latest passwords registered', () => {
-  it('forgets a target’s oldest value past the limit, and keeps re-registered ones', () => {
+describe('TargetSecrets: what a target’s current and previous runs registered stays registered', () => {
+  it('keeps every value of a run, however many passwords the cloud rejected in it', () => {
     const registry = new SecretRegistry();
-    const t = new TargetSecrets(registry, 3);
-    for (const v of ['pw-one-1', 'pw-two-2', 'pw-three-3']) t.add('a', v);
-    t.add('a', 'pw-one-1'); // read again (current): becomes the latest
-    t.add('a', 'pw-four-4');
-    expect(registry.has('pw-two-2')).toBe(false);
-    expect(['pw-one-1', 'pw-three-3', 'pw-four-4'].every((v) => registry.has(v))).toBe(true);
-    expect(registry.scrub('x pw-two-2 pw-one-1')).toBe('x pw-two-2 [REDACTED]');
-    expect(registry.size).toBe(3);
+    const t = new TargetSecrets(registry);
+    const register = t.startRun('a');
+    register('pw-current');
+    register('pw-previous');
+    const generated = Array.from({ length: 20 }, (_, i) => `pw-generated-${i}`);
+    for (const g of generated) register(g);
+    for (const v of ['pw-current', 'pw-previous', ...generated]) expect(registry.has(v)).toBe(true);
+    expect(registry.scrub('login pw-current')).toBe('login [REDACTED]');
+  });
+
+  it('lets a value go two runs after the last run that registered it', () => {
+    const registry = new SecretRegistry();
+    const t = new TargetSecrets(registry);
+    let register = t.startRun('a');
+    register('pw-old-current');
+    register('pw-new-one');
+    register = t.startRun('a'); // next rotation: reads the new current, generates another
+    register('pw-new-one');
+    register('pw-newer-two');
+    expect(registry.has('pw-old-current')).toBe(true); // the previous run's values stay
+    register = t.startRun('a');
+    register('pw-newer-two');
+    expect(registry.has('pw-old-current')).toBe(false);
+    expect(registry.has('pw-new-one')).toBe(true);
+    expect(registry.has('pw-newer-two')).toBe(true);
+    expect(registry.scrub('x pw-old-current')).toBe('x pw-old-current');
   });
 
   it('never removes a value it did not add, nor one another target still holds', () => {
     const registry = new SecretRegistry();
     registry.add('credential-secret');
-    const t = new TargetSecrets(registry, 1);
-    t.add('a', 'credential-secret');
-    t.add('a', 'pw-shared-1');
-    t.add('b', 'pw-shared-1');
-    t.add('a', 'pw-next-2');
+    const t = new TargetSecrets(registry);
+    t.startRun('a')('credential-secret');
+    t.startRun('a')('pw-shared-1');
+    t.startRun('b')('pw-shared-1');
+    t.startRun('a');
+    t.startRun('a');
     expect(registry.has('credential-secret')).toBe(true);
     expect(registry.has('pw-shared-1')).toBe(true); // b still holds it
-    t.add('b', 'pw-next-3');
+    t.startRun('b');
+    t.startRun('b');
     expect(registry.has('pw-shared-1')).toBe(false);
   });
 
   it('stays bounded over many rotations of many targets', () => {
     const registry = new SecretRegistry();
-    const t = new TargetSecrets(registry, 4);
+    const t = new TargetSecrets(registry);
     for (let round = 0; round < 50; round++) {
-      for (let target = 0; target < 20; target++) t.add(`t${target}`, `pw-${target}-${round}`);
+      for (let target = 0; target < 20; target++) {
+        const register = t.startRun(`t${target}`);
+        if (round > 0) register(`pw-${target}-${round - 1}`); // the current one, read back
+        register(`pw-${target}-${round}`);
+      }
     }
-    expect(registry.size).toBe(20 * 4);
+    // each target: its last run's two values and the run before's (one of which is shared)
+    expect(registry.size).toBe(20 * 3);
     expect(registry.has('pw-7-49')).toBe(true);
-    expect(registry.has('pw-7-45')).toBe(false);
+    expect(registry.has('pw-7-46')).toBe(false);
   });
 });

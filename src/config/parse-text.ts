@@ -1,4 +1,4 @@
-import { parseDocument } from 'yaml';
+import { isMap, parseDocument } from 'yaml';
 import type { ConfigProblem } from './load.js';
 
 /**
@@ -187,9 +187,16 @@ export function parseYamlInChunks(text: string, chunkItems = CHUNK_ITEMS): { val
   }
 
   // The rest keeps the `targets:` line (so its key order and uniqueness are checked) with no value.
-  const rest = pieceValue(text.slice(0, blockStart) + text.slice(blockEnd));
-  if (rest === undefined) return undefined;
-  const root = rest.value;
+  const restDoc = parseDocument(text.slice(0, blockStart) + text.slice(blockEnd), YAML_OPTIONS);
+  // Only a block mapping at the root: a flow `{ ... }` root cannot hold a block `targets:` list (the
+  // whole-document parse rejects it), so cutting it out would accept what YAML refuses.
+  if (restDoc.errors.length > 0 || !isMap(restDoc.contents) || restDoc.contents.flow) return undefined;
+  let root: unknown;
+  try {
+    root = restDoc.toJS();
+  } catch {
+    return undefined;
+  }
   if (root === null || typeof root !== 'object' || Array.isArray(root)) return undefined;
   if (!Object.hasOwn(root, 'targets') || (root as Record<string, unknown>).targets !== null) return undefined;
   (root as Record<string, unknown>).targets = items;

@@ -125,6 +125,13 @@ describe('config text: YAML targets read in pieces', () => {
     expect(parseText(text)).toEqual(expected);
   });
 
+  it('refuses a flow-mapping root that holds a block targets list (YAML rejects it whole)', () => {
+    const text = '{\ntargets:\n - a\n}\n';
+    expect(reference(text).ok).toBe(false);
+    expect(parseYamlInChunks(text, 1)).toBeUndefined();
+    expect(parseText(text).ok).toBe(false);
+  });
+
   it('gives up on pieces whenever the whole document has errors', () => {
     for (const [, text] of fallbacks) {
       if (!reference(text).ok) expect(parseYamlInChunks(text, 1)).toBeUndefined();

@@ -30,7 +30,18 @@ export function createJobLogBuffer(
       const lines = pending;
       pending = [];
       // one write at a time, so the lines stay in order
-      chain = chain.then(() => write(lines).then(() => undefined, onError));
+      chain = chain.then(() =>
+        write(lines).then(
+          () => undefined,
+          (err: unknown) => {
+            try {
+              onError(err);
+            } catch {
+              // a failing reporter must not stop the lines that follow
+            }
+          },
+        ),
+      );
     }
     return chain;
   };

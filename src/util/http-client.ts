@@ -39,7 +39,7 @@ export interface KeepAliveClientOptions {
 }
 
 export interface KeepAliveClient extends HttpClient {
-  /** Closes every idle socket; in-flight requests finish. */
+  /** Destroys every socket, idle or in use: call it once the calls are done (at shutdown). */
   close(): void;
 }
 

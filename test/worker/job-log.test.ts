@@ -57,3 +57,25 @@ describe('job log buffer', () => {
     expect(errors.map((e) => (e as Error).message)).toEqual(['redis down']);
   });
 });
+
+describe('job log buffer: a failing error reporter', () => {
+  it('does not stop the batches that follow', async () => {
+    const writes: string[][] = [];
+    let calls = 0;
+    const log = createJobLogBuffer(
+      async (lines) => {
+        if (++calls === 1) throw new Error('redis down');
+        writes.push(lines);
+      },
+      () => {
+        throw new Error('logger broken');
+      },
+      10_000,
+    );
+    log.add('a');
+    await log.flush();
+    log.add('b');
+    await log.flush();
+    expect(writes).toEqual([['b']]);
+  });
+});

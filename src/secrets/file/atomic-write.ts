@@ -48,6 +48,7 @@ async function writeAll(handle: fs.FileHandle, chunks: readonly Buffer[]): Promi
   let rest = chunks.filter((c) => c.length > 0);
   while (rest.length > 0) {
     let { bytesWritten } = await handle.writev(rest);
+    if (bytesWritten === 0) throw new Error('the file system accepted no bytes');
     while (rest.length > 0 && bytesWritten >= rest[0]!.length) {
       bytesWritten -= rest[0]!.length;
       rest = rest.slice(1);

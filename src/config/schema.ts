@@ -288,6 +288,16 @@ export const configSchema = z
       .strictObject({
         concurrency: z.number().int().min(1).max(1000).default(10),
         shutdownTimeout: durationSchema.default(30_000),
+        /** BullMQ job lock: renewed every half of it; a worker silent this long loses its jobs. */
+        lockDuration: durationSchema
+          .default(30_000)
+          .refine((ms) => ms >= 5_000, 'must be at least 5s (the lock is renewed every half of it)'),
+        /** How often each worker looks for jobs whose worker died (stalled jobs). */
+        stalledInterval: durationSchema.default(30_000).refine((ms) => ms >= 1_000, 'must be at least 1s'),
+        /** Stalls of one job before it fails for good (a rotation resumes safely after each). */
+        maxStalledCount: z.number().int().min(0).max(1000).default(10),
+        /** Repeats of one alert (same target and reason) within this window are folded. */
+        alertFoldWindow: durationSchema.default(3_600_000),
       })
       .prefault({}),
     http: z

@@ -42,7 +42,7 @@ export interface BuildComponentsOptions {
   /** Extra alert sinks (the demo prints alerts; tests capture them). */
   extraSinks?: AlertSink[];
   storeOptions?: CreateStoreOptions;
-  /** Repeats of one alert within this window are folded (default 1h). */
+  /** Repeats of one alert within this window are folded (default: config worker.alertFoldWindow). */
   alertFoldWindowMs?: number;
 }
 
@@ -196,7 +196,7 @@ export async function buildComponents(opts: BuildComponentsOptions): Promise<Bui
     sinks,
     redis,
     prefix: config.redis.prefix,
-    foldWindowMs: opts.alertFoldWindowMs ?? 3_600_000,
+    foldWindowMs: opts.alertFoldWindowMs ?? config.worker.alertFoldWindow,
     logger,
     clock,
     scrub: (s: string) => registry.scrub(s),

@@ -133,9 +133,9 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     const bullOpts = {
       connection,
       prefix: config.redis.prefix,
-      lockDuration: options.lockDuration ?? 30_000,
-      stalledInterval: options.stalledInterval ?? 30_000,
-      maxStalledCount: options.maxStalledCount ?? 10,
+      lockDuration: options.lockDuration ?? config.worker.lockDuration,
+      stalledInterval: options.stalledInterval ?? config.worker.stalledInterval,
+      maxStalledCount: options.maxStalledCount ?? config.worker.maxStalledCount,
     };
     const rotations = new Worker<RotateJobData, RotateJobResult>(QUEUE_NAMES.rotations, rotateProcessor, {
       ...bullOpts,

@@ -81,3 +81,43 @@ describe('secret references', () => {
     expect(processSecrets.scrub(`key=${value}`)).toBe('key=[REDACTED]');
   });
 });
+
+describe('worker settings', () => {
+  it('reads the BullMQ lock, stall and alert fold settings, with their defaults', () => {
+    const base = `store: { type: file, path: x }\ntargets:${target('')}`;
+    const d = parseConfigText(base);
+    expect(d.ok && d.config.worker).toMatchObject({
+      lockDuration: 30_000,
+      stalledInterval: 30_000,
+      maxStalledCount: 10,
+      alertFoldWindow: 3_600_000,
+    });
+    const set = parseConfigText(
+      `worker: { lockDuration: 2m, stalledInterval: 10s, maxStalledCount: 3, alertFoldWindow: 15m }\n${base}`,
+    );
+    expect(set.ok && set.config.worker).toMatchObject({
+      lockDuration: 120_000,
+      stalledInterval: 10_000,
+      maxStalledCount: 3,
+      alertFoldWindow: 900_000,
+    });
+  });
+
+  it('names each setting that is out of range', () => {
+    const r = parseConfigText(
+      `worker: { lockDuration: 1s, stalledInterval: 100ms, maxStalledCount: -1 }\nstore: { type: file, path: x }\ntargets:${target('')}`,
+    );
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems).toEqual(
+      expect.arrayContaining([
+        {
+          path: 'worker.lockDuration',
+          message: 'must be at least 5s (the lock is renewed every half of it)',
+        },
+        { path: 'worker.stalledInterval', message: 'must be at least 1s' },
+        expect.objectContaining({ path: 'worker.maxStalledCount' }),
+      ]),
+    );
+  });
+});

@@ -2,7 +2,33 @@ import { createReadStream } from 'node:fs';
 import { AUDIT_GENESIS_HASH, type AuditRecord, hashRecord, recordShapeProblem } from './record.js';
 
 export type AuditProblemKind =
-  'bad-json' | 'bad-record' | 'hash-mismatch' | 'broken-chain' | 'seq-gap' | 'seq-reorder' | 'torn-tail';
+  | 'bad-json'
+  | 'bad-record'
+  | 'hash-mismatch'
+  | 'broken-chain'
+  | 'seq-gap'
+  | 'seq-reorder'
+  | 'torn-tail'
+  | 'anchor-mismatch'
+  | 'truncated';
+
+/**
+ * A record known from outside the file (`seq:hash` as `audit verify` printed it, kept elsewhere):
+ * the chain alone cannot show that records were cut from the end, or that the whole file was
+ * rewritten with a fresh chain; a kept anchor can.
+ */
+export interface AuditAnchor {
+  seq: number;
+  hash: string;
+}
+
+/** Parses `seq:hash` (hash: 64 hex digits); undefined when malformed. */
+export function parseAnchor(text: string): AuditAnchor | undefined {
+  const m = /^(\d+):([0-9a-f]{64})$/.exec(text.trim());
+  if (!m) return undefined;
+  const seq = Number(m[1]);
+  return Number.isSafeInteger(seq) && seq >= 1 ? { seq, hash: m[2]! } : undefined;
+}
 
 /** The first thing wrong with a trail. */
 export interface AuditProblem {
@@ -48,10 +74,15 @@ async function* lines(path: string): AsyncGenerator<Line> {
  * does not match the content (edited), prevHash that does not match the previous record
  * (inserted or rewritten), or a seq out of order (a record deleted or moved).
  */
-export async function verifyAuditTrail(path: string): Promise<AuditVerifyResult> {
+export async function verifyAuditTrail(
+  path: string,
+  options: { anchor?: AuditAnchor | undefined } = {},
+): Promise<AuditVerifyResult> {
+  const { anchor } = options;
   let prevHash = AUDIT_GENESIS_HASH;
   let expectedSeq = 1;
   let records = 0;
+  let lastLine = 0;
   const fail = (problem: AuditProblem): AuditVerifyResult => ({ ok: false, records, problem });
 
   const it = lines(path);
@@ -110,9 +141,27 @@ export async function verifyAuditTrail(path: string): Promise<AuditVerifyResult>
         message: `record seq ${record.seq} does not chain to the record before it (prevHash mismatch)`,
       });
     }
+    if (anchor && record.seq === anchor.seq && record.hash !== anchor.hash) {
+      return fail({
+        line: no,
+        expectedSeq,
+        seq: record.seq,
+        kind: 'anchor-mismatch',
+        message: `record seq ${record.seq} is not the one the anchor names (hash ${anchor.hash.slice(0, 12)}...): the trail was rewritten up to here`,
+      });
+    }
     prevHash = record.hash;
     expectedSeq += 1;
     records += 1;
+    lastLine = no;
+  }
+  if (anchor && anchor.seq >= expectedSeq) {
+    return fail({
+      line: lastLine + 1,
+      expectedSeq,
+      kind: 'truncated',
+      message: `the trail ends at seq ${expectedSeq - 1}, but the anchor names seq ${anchor.seq}: records were removed from its end`,
+    });
   }
   return { ok: true, records, lastSeq: expectedSeq - 1, lastHash: prevHash };
 }

@@ -158,6 +158,47 @@ describe('rotator audit verify', () => {
     expect(out.stderr).toContain('BROKEN at line 12 (expected seq 12, found seq 13): seq-reorder');
   });
 
+  it('with the anchor an earlier verify printed: intact, then a cut tail and a rewritten chain are caught', async () => {
+    const first = await runCli(['audit', 'verify', '--file', trailPath]);
+    const anchor = /anchor for a later check \(keep it outside this host\): (\d+:[0-9a-f]{64})/.exec(
+      first.stdout,
+    )?.[1];
+    expect(anchor).toBeDefined();
+    const again = await runCli(['audit', 'verify', '--file', trailPath, '--anchor', anchor!]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`holds anchor seq ${anchor!.split(':')[0]}`);
+
+    // Cut the last three records: the chain of what is left is intact, only the anchor shows it.
+    const list = await lines();
+    await writeLines(list.slice(0, -3));
+    expect((await runCli(['audit', 'verify', '--file', trailPath])).code).toBe(0);
+    const cut = await runCli(['audit', 'verify', '--file', trailPath, '--anchor', anchor!]);
+    expect(cut.code).toBe(1);
+    expect(cut.stderr).toContain(
+      `truncated: the trail ends at seq ${list.length - 3}, but the anchor names seq ${list.length}`,
+    );
+
+    // Rewrite the whole chain with a changed record and fresh hashes: intact alone, caught by the anchor.
+    const { buildRecordLine, AUDIT_GENESIS_HASH } = await import('../../src/audit/record.js');
+    let prev = AUDIT_GENESIS_HASH;
+    const forged = list.map((line, i) => {
+      const { hash: _h, prevHash: _p, seq: _s, ts, ...event } = JSON.parse(line) as Record<string, unknown>;
+      if (i === 2) event.actor = 'someone-else';
+      const built = buildRecordLine(event as never, ts as string, i + 1, prev);
+      prev = built.record.hash;
+      return built.line.trimEnd();
+    });
+    await writeLines(forged);
+    expect((await runCli(['audit', 'verify', '--file', trailPath])).code).toBe(0);
+    const rewritten = await runCli(['audit', 'verify', '--file', trailPath, '--anchor', anchor!]);
+    expect(rewritten.code).toBe(1);
+    expect(rewritten.stderr).toContain('anchor-mismatch');
+
+    const bad = await runCli(['audit', 'verify', '--file', trailPath, '--anchor', '12:abc']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--anchor must be <seq>:<64 hex digits>');
+  });
+
   it('reports a line that is not JSON, and a missing file', async () => {
     const list = await lines();
     list[2] = list[2]!.slice(0, 20);

@@ -3,7 +3,7 @@ import { buildRotationHistory, type JobLogLookup, withJobLogs } from '../../audi
 import { AUDIT_FORMATS, type AuditFormat, formatHistory } from '../../audit/format.js';
 import { readAuditTrail } from '../../audit/read.js';
 import { parseTimeArg } from '../../audit/time-arg.js';
-import { verifyAuditTrail } from '../../audit/verify.js';
+import { parseAnchor, verifyAuditTrail } from '../../audit/verify.js';
 import { configPath, loadConfig } from '../../config/load.js';
 import type { RotatorConfig } from '../../config/schema.js';
 import { EXIT, ExitError } from '../exit.js';
@@ -33,6 +33,7 @@ interface ListOptions {
 interface VerifyOptions {
   config?: string;
   file?: string;
+  anchor?: string;
 }
 
 export function registerAudit(program: Command, deps: AuditCommandDeps = {}): void {
@@ -86,14 +87,22 @@ export function registerAudit(program: Command, deps: AuditCommandDeps = {}): vo
     .description('Check the audit trail is intact; exit 1 and print the first broken or missing record')
     .option('--config <file>', 'config file (default: $ROTATOR_CONFIG or config/rotator.yaml)')
     .option('--file <path>', 'verify this audit trail instead of the configured one')
+    .option(
+      '--anchor <seq:hash>',
+      'also check the trail still holds this record (as printed by an earlier verify, kept elsewhere)',
+    )
     .action(async (opts: VerifyOptions, cmd: Command) => {
       // `--config` may have been parsed by the parent command.
       const parent = cmd.parent?.opts<ListOptions>() ?? { format: 'table' };
       const file = opts.file ?? parent.file;
       const path = file ?? loadConfig(configPath(opts.config ?? parent.config)).audit.path;
+      const anchor = opts.anchor === undefined ? undefined : parseAnchor(opts.anchor);
+      if (opts.anchor !== undefined && !anchor) {
+        throw new ExitError(EXIT.usage, `--anchor must be <seq>:<64 hex digits>, got '${opts.anchor}'`);
+      }
       let result;
       try {
-        result = await verifyAuditTrail(path);
+        result = await verifyAuditTrail(path, { anchor });
       } catch (err) {
         throw new ExitError(EXIT.failure, `audit trail ${path}: ${describeReadError(err)}`);
       }
@@ -107,7 +116,11 @@ export function registerAudit(program: Command, deps: AuditCommandDeps = {}): vo
         );
       }
       write(
-        `audit trail ${path} is intact: ${result.records} record(s), last seq ${result.lastSeq}, head ${result.lastHash}\n`,
+        `audit trail ${path} is intact: ${result.records} record(s), last seq ${result.lastSeq}, head ${result.lastHash}` +
+          `${anchor ? `, holds anchor seq ${anchor.seq}` : ''}\n` +
+          (result.lastSeq > 0
+            ? `anchor for a later check (keep it outside this host): ${result.lastSeq}:${result.lastHash}\n`
+            : ''),
       );
     });
 }

@@ -12,7 +12,8 @@ import type { LoginCheck, RotationRequest } from '../../src/rotation/types.js';
 import { SandboxCluster, sandboxTarget } from '../../src/sandbox/index.js';
 import { createFileStore } from '../../src/secrets/file/index.js';
 import { fleetSpecs } from '../fleet.js';
-import { nodeHttpFetch } from '../http-client.js';
+import { createKeepAliveClient, type HttpClient } from '../../src/util/http-client.js';
+import { basicAuthLoginCheck } from '../../src/worker/components.js';
 import { params, runChild, send } from './protocol.js';
 
 /**
@@ -32,7 +33,7 @@ interface Params {
   /** ms between status polls (and before the first settle poll). */
   pollIntervalMs: number;
   rateLimit?: RateLimit;
-  /** HTTP client of providers and data-plane logins (default the global fetch, as the worker uses). */
+  /** HTTP client of providers and data-plane logins: the global fetch (default) or the worker's keep-alive client. */
   http?: 'fetch' | 'node-http';
 }
 
@@ -41,7 +42,7 @@ runChild(async () => {
   const connection = new Redis(p.redisUrl, { maxRetriesPerRequest: null });
   const limiter = p.rateLimit ? createRateLimiter(connection, { prefix: p.prefix }) : undefined;
   const store = createFileStore({ path: p.storePath, keyBytes: Buffer.from(p.storeKeyHex, 'hex') });
-  const httpFetch = p.http === 'node-http' ? nodeHttpFetch : globalThis.fetch;
+  const httpFetch: HttpClient = p.http === 'node-http' ? createKeepAliveClient() : globalThis.fetch;
   const providers = new Map<string, Provider>();
   const providerFor = (id: string): Provider => {
     let pr = providers.get(id);
@@ -62,18 +63,11 @@ runChild(async () => {
     const target = sandboxTarget(p.sandboxUrl, cluster);
     targets.set(target.config.id, { target, policy: targetPolicy(target.config.provider) });
   }
-  const loginFor =
-    (target: ProviderTarget): LoginCheck =>
-    async (password, signal) => {
-      const dp = target.config.dataPlane!;
-      const auth = Buffer.from(`${dp.username ?? 'admin'}:${password}`).toString('base64');
-      const res = await httpFetch(dp.url, {
-        headers: { authorization: `Basic ${auth}` },
-        signal: signal ?? null,
-      });
-      await res.arrayBuffer();
-      return res.status === 200;
-    };
+  // The worker's own data-plane check, over the same client as the providers.
+  const loginFor = (target: ProviderTarget): LoginCheck => {
+    const dp = target.config.dataPlane!;
+    return basicAuthLoginCheck(dp.url, dp.username ?? 'admin', httpFetch, 30_000);
+  };
   const worker = new Worker<{ targetId: string }>(
     p.queue,
     async (job) => {

@@ -5,12 +5,7 @@
 import { createFileStore } from '../../dist/src/secrets/file/index.js';
 import { acquireFileLock } from '../../dist/src/util/file-lock.js';
 
-//   FILE_STORE_COMPACT_BYTES=<n>         the store's compactBytes (default: the store's default)
 const [mode, path, ...args] = process.argv.slice(2);
-const compactBytes =
-  process.env.FILE_STORE_COMPACT_BYTES === undefined
-    ? undefined
-    : Number(process.env.FILE_STORE_COMPACT_BYTES);
 const say = (line) => process.stdout.write(`${line}\n`);
 
 export function seqToken(n) {
@@ -23,7 +18,7 @@ function seqValue(n) {
 
 if (mode === 'loop') {
   const [secretId] = args;
-  const store = createFileStore({ path, lockTimeoutMs: 20_000, compactBytes });
+  const store = createFileStore({ path, lockTimeoutMs: 20_000 });
   const current = await store.getCurrent(secretId);
   let n = current ? Number(current.value.seq) : 0;
   say('ready');
@@ -39,7 +34,7 @@ if (mode === 'loop') {
   setInterval(() => {}, 1_000);
 } else if (mode === 'worker') {
   const [workerId, count] = args;
-  const store = createFileStore({ path, lockTimeoutMs: 30_000, compactBytes });
+  const store = createFileStore({ path, lockTimeoutMs: 30_000 });
   for (let k = 0; k < Number(count); k++) {
     const token = `w${workerId}-${String(k).padStart(33, '0')}`;
     const value = { username: 'admin', password: `pw-${workerId}-${k}`, engine: 'file-test' };

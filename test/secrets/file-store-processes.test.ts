@@ -16,11 +16,8 @@ interface Child {
   waitFor(predicate: (line: string) => boolean, timeoutMs?: number): Promise<void>;
 }
 
-/** `compactBytes` set: the child's store compacts with that threshold (0: whenever the journal outgrows the snapshot). */
-function start(args: string[], compactBytes?: number): Child {
-  const env = { ...process.env };
-  if (compactBytes !== undefined) env.FILE_STORE_COMPACT_BYTES = String(compactBytes);
-  const proc = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+function start(args: string[]): Child {
+  const proc = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let stderr = '';
   const waiters: (() => void)[] = [];
@@ -73,66 +70,57 @@ afterEach(async () => {
 });
 
 describe('file store across processes', () => {
-  // Default threshold: commits are journal appends. 0: about every other commit is a compaction
-  // (new snapshot, then new journal), so kills land in appends and in compactions.
-  it.each([
-    ['journal appends', undefined],
-    ['frequent compactions', 0],
-  ])(
-    'survives SIGKILL at random moments (%s): the store is always the old or the new state',
-    async (_, compactBytes) => {
-      const path = join(dir, 'secrets.enc');
-      const KILLS = 25;
-      let acked = 0;
-      let staleLocks = 0;
-      let progressed = 0;
-      for (let i = 0; i < KILLS; i++) {
-        const child = start(['loop', path, 'db/main'], compactBytes);
-        await child.waitFor((l) => l === 'ready');
-        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 120)));
-        await kill(child);
-        const oks = child.lines.filter((l) => l.startsWith('ok ')).map((l) => Number(l.slice(3)));
-        if (oks.length) progressed += 1;
-        acked = Math.max(acked, ...oks);
-        if (
-          await stat(`${path}.lock`).then(
-            () => true,
-            () => false,
-          )
+  it('survives SIGKILL at random moments: the file is always the old or the new state', async () => {
+    const path = join(dir, 'secrets.enc');
+    const KILLS = 25;
+    let acked = 0;
+    let staleLocks = 0;
+    let progressed = 0;
+    for (let i = 0; i < KILLS; i++) {
+      const child = start(['loop', path, 'db/main']);
+      await child.waitFor((l) => l === 'ready');
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 120)));
+      await kill(child);
+      const oks = child.lines.filter((l) => l.startsWith('ok ')).map((l) => Number(l.slice(3)));
+      if (oks.length) progressed += 1;
+      acked = Math.max(acked, ...oks);
+      if (
+        await stat(`${path}.lock`).then(
+          () => true,
+          () => false,
         )
-          staleLocks += 1;
+      )
+        staleLocks += 1;
 
-        // Opens, decrypts and parses: never corrupt.
-        const store = createFileStore({ path });
-        const current = await store.getCurrent('db/main');
-        const seq = current ? Number(current.value.seq) : 0;
-        // Promoted in the file but killed before it could print "ok": one step ahead at most.
-        expect([acked, acked + 1]).toContain(seq);
-        acked = seq;
-        if (current) {
-          expect(current.versionId).toBe(seqToken(seq));
-          expect(current.value.password).toBe(`pw-${seq}-ä漢"\\`);
-        }
-        const described = (await store.describe('db/main')) ?? [];
-        const withStage = (s: string) => described.filter((v) => v.stages.includes(s as 'AWSCURRENT'));
-        expect(withStage('AWSCURRENT').length).toBe(seq > 0 ? 1 : 0);
-        expect(withStage('AWSPREVIOUS').map((v) => v.versionId)).toEqual(seq > 1 ? [seqToken(seq - 1)] : []);
-        // Killed between stage and promote: the pending version is the next one.
-        for (const v of withStage('AWSPENDING')) expect(v.versionId).toBe(seqToken(seq + 1));
+      // Opens, decrypts and parses: never corrupt.
+      const store = createFileStore({ path });
+      const current = await store.getCurrent('db/main');
+      const seq = current ? Number(current.value.seq) : 0;
+      // Promoted in the file but killed before it could print "ok": one step ahead at most.
+      expect([acked, acked + 1]).toContain(seq);
+      acked = seq;
+      if (current) {
+        expect(current.versionId).toBe(seqToken(seq));
+        expect(current.value.password).toBe(`pw-${seq}-ä漢"\\`);
       }
-      // A last run recovers whatever lock the last kill left and cleans temporary files up.
-      const last = start(['loop', path, 'db/main'], compactBytes);
-      await last.waitFor((l) => l.startsWith('ok '));
-      await kill(last);
-      const final = Number((await createFileStore({ path }).getCurrent('db/main'))?.value.seq);
-      expect(final).toBeGreaterThan(acked);
-      expect(progressed).toBeGreaterThan(0);
-      console.info(
-        `file store crash test (${_}): ${KILLS} kills, ${progressed} runs progressed, ${staleLocks} stale locks`,
-      );
-    },
-    120_000,
-  );
+      const described = (await store.describe('db/main')) ?? [];
+      const withStage = (s: string) => described.filter((v) => v.stages.includes(s as 'AWSCURRENT'));
+      expect(withStage('AWSCURRENT').length).toBe(seq > 0 ? 1 : 0);
+      expect(withStage('AWSPREVIOUS').map((v) => v.versionId)).toEqual(seq > 1 ? [seqToken(seq - 1)] : []);
+      // Killed between stage and promote: the pending version is the next one.
+      for (const v of withStage('AWSPENDING')) expect(v.versionId).toBe(seqToken(seq + 1));
+    }
+    // A last run recovers whatever lock the last kill left and cleans temporary files up.
+    const last = start(['loop', path, 'db/main']);
+    await last.waitFor((l) => l.startsWith('ok '));
+    await kill(last);
+    const final = Number((await createFileStore({ path }).getCurrent('db/main'))?.value.seq);
+    expect(final).toBeGreaterThan(acked);
+    expect(progressed).toBeGreaterThan(0);
+    console.info(
+      `file store crash test: ${KILLS} kills, ${progressed} runs progressed, ${staleLocks} stale locks`,
+    );
+  }, 120_000);
 
   it('recovers the lock of a process killed while holding it', async () => {
     const path = join(dir, 'secrets.enc');
@@ -154,61 +142,29 @@ describe('file store across processes', () => {
     await expect(stat(`${path}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
   }, 60_000);
 
-  // 'mixed': workers 0 and 2 compact whenever their journal outgrows the snapshot, worker 1 appends.
-  it.each(['journal appends', 'mixed'])(
-    'never loses an update when processes stage and promote concurrently (%s)',
-    async (mode) => {
-      const path = join(dir, 'secrets.enc');
-      const WORKERS = 3;
-      const COUNT = 25;
-      const token = (w: number, k: number) => `w${w}-${String(k).padStart(33, '0')}`;
-      const workers = Array.from({ length: WORKERS }, (_, w) =>
-        start(['worker', path, String(w), String(COUNT)], mode === 'mixed' && w % 2 === 0 ? 0 : undefined),
-      );
-      // Meanwhile a reader in this process: it never sees a commit undone (a compaction by another
-      // process between its reads of the snapshot and of the journal must not hide the journal).
-      let finished = false;
-      let reads = 0;
-      const reader = (async () => {
-        const r = createFileStore({ path });
-        const seen = new Map<string, number>();
-        while (!finished) {
-          for (let w = 0; w < WORKERS; w++) {
-            const current = await r.getCurrent(`own-${w}`);
-            const k = current ? Number(current.versionId.slice(`w${w}-`.length)) : -1;
-            expect(k).toBeGreaterThanOrEqual(seen.get(`own-${w}`) ?? -1);
-            seen.set(`own-${w}`, k);
-            const shared = (await r.describe('shared'))?.length ?? 0;
-            expect(shared).toBeGreaterThanOrEqual(seen.get('shared') ?? 0);
-            seen.set('shared', shared);
-            reads += 1;
-          }
-          await new Promise((res) => setTimeout(res, 1));
-        }
-      })();
-      try {
-        await Promise.all(workers.map((w) => w.waitFor((l) => l === 'done', 90_000)));
-        await Promise.all(workers.map((w) => w.exited));
-      } finally {
-        finished = true;
-        await reader;
-      }
-      expect(reads).toBeGreaterThan(0);
-      const store = createFileStore({ path });
-      const shared = (await store.describe('shared'))!;
-      const expected = new Set<string>();
-      for (let w = 0; w < WORKERS; w++) for (let k = 0; k < COUNT; k++) expected.add(token(w, k));
-      expect(new Set(shared.map((v) => v.versionId))).toEqual(expected);
-      expect(shared.filter((v) => v.stages.includes('AWSCURRENT'))).toHaveLength(1);
-      expect(shared.filter((v) => v.stages.includes('AWSPREVIOUS'))).toHaveLength(1);
-      for (let w = 0; w < WORKERS; w++) {
-        const own = (await store.describe(`own-${w}`))!;
-        expect(own).toHaveLength(COUNT);
-        expect((await store.getCurrent(`own-${w}`))?.versionId).toBe(token(w, COUNT - 1));
-        expect((await store.getPrevious(`own-${w}`))?.versionId).toBe(token(w, COUNT - 2));
-      }
-      expect((await readdir(dir)).sort()).toEqual(['secrets.enc', 'secrets.enc.journal', 'secrets.enc.key']);
-    },
-    120_000,
-  );
+  it('never loses an update when processes stage and promote concurrently', async () => {
+    const path = join(dir, 'secrets.enc');
+    const WORKERS = 3;
+    const COUNT = 25;
+    const workers = Array.from({ length: WORKERS }, (_, w) =>
+      start(['worker', path, String(w), String(COUNT)]),
+    );
+    await Promise.all(workers.map((w) => w.waitFor((l) => l === 'done', 90_000)));
+    await Promise.all(workers.map((w) => w.exited));
+    const store = createFileStore({ path });
+    const token = (w: number, k: number) => `w${w}-${String(k).padStart(33, '0')}`;
+    const shared = (await store.describe('shared'))!;
+    const expected = new Set<string>();
+    for (let w = 0; w < WORKERS; w++) for (let k = 0; k < COUNT; k++) expected.add(token(w, k));
+    expect(new Set(shared.map((v) => v.versionId))).toEqual(expected);
+    expect(shared.filter((v) => v.stages.includes('AWSCURRENT'))).toHaveLength(1);
+    expect(shared.filter((v) => v.stages.includes('AWSPREVIOUS'))).toHaveLength(1);
+    for (let w = 0; w < WORKERS; w++) {
+      const own = (await store.describe(`own-${w}`))!;
+      expect(own).toHaveLength(COUNT);
+      expect((await store.getCurrent(`own-${w}`))?.versionId).toBe(token(w, COUNT - 1));
+      expect((await store.getPrevious(`own-${w}`))?.versionId).toBe(token(w, COUNT - 2));
+    }
+    expect((await readdir(dir)).sort()).toEqual(['secrets.enc', 'secrets.enc.key']);
+  }, 120_000);
 });

@@ -25,13 +25,7 @@ export interface StoreState {
   secrets: Map<string, StoredSecret>;
 }
 
-/**
- * 2: the snapshot names its `generation`, the journal (`<path>.journal`) that continues it. A
- * version 1 file (no journal) still opens and becomes version 2 at the next commit; a binary that
- * knows only version 1 refuses a version 2 file instead of ignoring its journal.
- */
-export const STATE_FORMAT = 2;
-const LEGACY_STATE_FORMAT = 1;
+export const STATE_FORMAT = 1;
 
 /** AWS keeps about 100 versions; so do we, never dropping a labelled one. */
 export const DEFAULT_MAX_VERSIONS = 100;
@@ -165,31 +159,15 @@ export function dropPendingIn(state: StoreState, secretId: string, versionId: st
 
 interface SerializedState {
   format: number;
-  generation?: string;
   secrets: ({ id: string } & StoredSecret)[];
 }
 
-export function serializeState(state: StoreState, generation?: string): string {
+export function serializeState(state: StoreState): string {
   const out: SerializedState = {
     format: STATE_FORMAT,
-    ...(generation === undefined ? {} : { generation }),
     secrets: [...state.secrets].map(([id, s]) => ({ id, ...s })),
   };
   return JSON.stringify(out);
-}
-
-/** One secret as the snapshot and the journal write it (cached by object, see serializeStateChunks). */
-export function secretFragment(
-  id: string,
-  secret: StoredSecret,
-  fragments: WeakMap<StoredSecret, string>,
-): string {
-  let part = fragments.get(secret);
-  if (part === undefined) {
-    part = JSON.stringify({ id, ...secret });
-    fragments.set(secret, part);
-  }
-  return part;
 }
 
 /**
@@ -197,12 +175,8 @@ export function secretFragment(
  * secret object: a caller that never mutates a serialized secret in place, but replaces it with a
  * changed copy, pays for the changed secrets only).
  */
-export function serializeStateWith(
-  state: StoreState,
-  fragments: WeakMap<StoredSecret, string>,
-  generation?: string,
-): string {
-  return serializeStateChunks(state, fragments, undefined, generation).join('');
+export function serializeStateWith(state: StoreState, fragments: WeakMap<StoredSecret, string>): string {
+  return serializeStateChunks(state, fragments).join('');
 }
 
 /**
@@ -214,14 +188,16 @@ export function serializeStateChunks(
   state: StoreState,
   fragments: WeakMap<StoredSecret, string>,
   chunkChars = 64 * 1024,
-  generation?: string,
 ): string[] {
   const chunks: string[] = [];
-  const gen = generation === undefined ? '' : `"generation":${JSON.stringify(generation)},`;
-  let current = `{"format":${STATE_FORMAT},${gen}"secrets":[`;
+  let current = `{"format":${STATE_FORMAT},"secrets":[`;
   let first = true;
   for (const [id, s] of state.secrets) {
-    const part = secretFragment(id, s, fragments);
+    let part = fragments.get(s);
+    if (part === undefined) {
+      part = JSON.stringify({ id, ...s });
+      fragments.set(s, part);
+    }
     const piece = first ? part : `,${part}`;
     first = false;
     if (current.length > 0 && current.length + piece.length > chunkChars) {
@@ -237,55 +213,37 @@ const STAGES = new Set<string>(['AWSCURRENT', 'AWSPENDING', 'AWSPREVIOUS']);
 
 /** Parses decrypted content; throws a plain Error describing the first problem (the caller wraps it). */
 export function parseState(text: string): StoreState {
-  return parseSnapshot(text).state;
-}
-
-/**
- * A snapshot's state and generation (undefined for a version 1 file: it has no journal). Throws a
- * plain Error describing the first problem (the caller wraps it).
- */
-export function parseSnapshot(text: string): { state: StoreState; generation: string | undefined } {
   const data = JSON.parse(text) as Partial<SerializedState>;
   if (
     data === null ||
     typeof data !== 'object' ||
-    (data.format !== STATE_FORMAT && data.format !== LEGACY_STATE_FORMAT) ||
+    data.format !== STATE_FORMAT ||
     !Array.isArray(data.secrets)
   ) {
-    throw new Error(`unsupported content format (expected ${LEGACY_STATE_FORMAT} or ${STATE_FORMAT})`);
-  }
-  if (data.generation !== undefined && typeof data.generation !== 'string') {
-    throw new Error('malformed generation');
+    throw new Error(`unsupported content format (expected ${STATE_FORMAT})`);
   }
   const state = emptyState();
   for (const s of data.secrets) {
-    const [id, secret] = parseSecretEntry(s);
-    state.secrets.set(id, secret);
-  }
-  return { state, generation: data.format === STATE_FORMAT ? data.generation : undefined };
-}
-
-/** One `{ id, ...StoredSecret }` entry of a snapshot or a journal record, checked. */
-export function parseSecretEntry(entry: unknown): [string, StoredSecret] {
-  const s = entry as Partial<{ id: string } & StoredSecret> | null;
-  if (typeof s?.id !== 'string' || !Array.isArray(s.versions) || typeof s.createdAt !== 'number') {
-    throw new Error('malformed secret entry');
-  }
-  const versions: StoredVersion[] = s.versions.map((v) => {
-    if (
-      typeof v?.versionId !== 'string' ||
-      typeof v.createdAt !== 'number' ||
-      !Array.isArray(v.stages) ||
-      !v.stages.every((st) => STAGES.has(st)) ||
-      v.value === null ||
-      typeof v.value !== 'object' ||
-      !Object.values(v.value).every((x) => typeof x === 'string')
-    ) {
-      throw new Error(`malformed version entry in secret ${s.id}`);
+    if (typeof s?.id !== 'string' || !Array.isArray(s.versions) || typeof s.createdAt !== 'number') {
+      throw new Error('malformed secret entry');
     }
-    return { versionId: v.versionId, value: v.value, stages: v.stages, createdAt: v.createdAt };
-  });
-  const secret: StoredSecret = { createdAt: s.createdAt, versions };
-  if (typeof s.description === 'string') secret.description = s.description;
-  return [s.id, secret];
+    const versions: StoredVersion[] = s.versions.map((v) => {
+      if (
+        typeof v?.versionId !== 'string' ||
+        typeof v.createdAt !== 'number' ||
+        !Array.isArray(v.stages) ||
+        !v.stages.every((st) => STAGES.has(st)) ||
+        v.value === null ||
+        typeof v.value !== 'object' ||
+        !Object.values(v.value).every((x) => typeof x === 'string')
+      ) {
+        throw new Error(`malformed version entry in secret ${s.id}`);
+      }
+      return { versionId: v.versionId, value: v.value, stages: v.stages, createdAt: v.createdAt };
+    });
+    const secret: StoredSecret = { createdAt: s.createdAt, versions };
+    if (typeof s.description === 'string') secret.description = s.description;
+    state.secrets.set(s.id, secret);
+  }
+  return state;
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readlinkSync } from 'node:fs';
 import { link, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -51,6 +52,19 @@ export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 
 /** Tells this process from an earlier one with the same pid (a restarted container's PID 1). */
 export const PROCESS_ID = randomBytes(8).toString('hex');
+
+/**
+ * The host as a lock names it: the host name and, on Linux, the pid namespace. Two containers can
+ * share a host name and a volume while their pids mean different processes; a pid from another
+ * namespace cannot be checked here, so such a lock is only waited for, never judged stale.
+ */
+export const HOST_ID = ((): string => {
+  try {
+    return `${hostname()}/${readlinkSync('/proc/self/ns/pid')}`;
+  } catch {
+    return hostname();
+  }
+})();
 
 export class FileLockTimeoutError extends Error {
   override name = 'FileLockTimeoutError';
@@ -137,7 +151,9 @@ export function isProcessAlive(pid: number): boolean {
  * record without a process id names our pid only when an earlier process with our pid wrote it.
  */
 export function isOwnerGone(owner: { pid: number; host: string; process?: string | undefined }): boolean {
-  if (owner.host !== hostname()) return false;
+  // A record without the namespace (earlier versions, or a system without /proc) names the bare
+  // host name: judged as before.
+  if (owner.host !== HOST_ID && owner.host !== hostname()) return false;
   if (owner.pid === process.pid) return owner.process !== PROCESS_ID;
   return !isProcessAlive(owner.pid);
 }
@@ -145,7 +161,7 @@ export function isOwnerGone(owner: { pid: number; host: string; process?: string
 function newOwner(): LockOwner {
   return {
     pid: process.pid,
-    host: hostname(),
+    host: HOST_ID,
     process: PROCESS_ID,
     nonce: randomBytes(8).toString('hex'),
     at: new Date().toISOString(),

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   FileLockTimeoutError,
+  HOST_ID,
   PROCESS_ID,
   acquireFileLock,
   lockPathFor,
@@ -34,7 +36,7 @@ describe('withFileLock', () => {
           inside += 1;
           maxInside = Math.max(maxInside, inside);
           const raw = JSON.parse(await readFile(lockPathFor(file), 'utf8')) as { pid: number; host: string };
-          expect(raw).toMatchObject({ pid: process.pid, host: hostname() });
+          expect(raw).toMatchObject({ pid: process.pid, host: HOST_ID });
           await delay(2);
           order.push(i);
           inside -= 1;
@@ -67,7 +69,7 @@ describe('withFileLock', () => {
     const a = await acquireFileLock(file);
     const raw = JSON.parse(await readFile(lockPathFor(file), 'utf8')) as Record<string, unknown>;
     expect(raw).toEqual({ ...a.owner });
-    expect(raw).toMatchObject({ pid: process.pid, host: hostname(), process: PROCESS_ID });
+    expect(raw).toMatchObject({ pid: process.pid, host: HOST_ID, process: PROCESS_ID });
     // Held by this very process: a second acquisition here waits, it does not break it.
     await expect(acquireFileLock(file, { timeoutMs: 100 })).rejects.toBeInstanceOf(FileLockTimeoutError);
     await a.release();
@@ -121,6 +123,30 @@ describe('withFileLock', () => {
     await exited;
     expect(await withFileLock(file, () => 'taken', { timeoutMs: 2_000 })).toBe('taken');
   });
+
+  // Linux only: elsewhere there is no /proc/self/ns to tell pid namespaces by.
+  it.skipIf(!existsSync('/proc/self/ns/pid'))(
+    'names the pid namespace with the host, and waits for a dead-looking pid of another namespace',
+    async () => {
+      expect(HOST_ID.startsWith(hostname())).toBe(true);
+      expect(HOST_ID).toMatch(/\/pid:\[\d+\]$/);
+      // Same host name, another container: its pid cannot be checked from here, so it is not stale.
+      const other = `${hostname()}/pid:[1]`;
+      await writeFile(
+        lockPathFor(file),
+        JSON.stringify({ pid: 999_999_999, host: other, process: 'p', at: 'x' }),
+      );
+      await expect(withFileLock(file, () => 'x', { timeoutMs: 100 })).rejects.toThrow(
+        `held by pid 999999999 on ${other}`,
+      );
+      // The same dead pid in our own namespace is stale and broken.
+      await writeFile(
+        lockPathFor(file),
+        JSON.stringify({ pid: 999_999_999, host: HOST_ID, process: 'p', at: 'x' }),
+      );
+      expect(await withFileLock(file, () => 'taken', { timeoutMs: 2_000 })).toBe('taken');
+    },
+  );
 
   it('waits for a lock held on another host instead of breaking it', async () => {
     await writeFile(lockPathFor(file), JSON.stringify({ pid: 999_999_999, host: 'elsewhere', at: 'x' }));

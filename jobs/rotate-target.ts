@@ -21,7 +21,7 @@ import type { RotateJobData, RotateJobResult } from './definitions.js';
 import { buildAlerts } from './alerts.js';
 import { createJobLogBuffer } from './job-log.js';
 import { nextStep } from './retry.js';
-import { deadline } from '../src/util/http-client.js';
+import { deadline } from '../src/util/deadline.js';
 
 /** Everything about one target that does not change between jobs: prepared once at start. */
 export interface PreparedTarget {

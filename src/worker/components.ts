@@ -16,12 +16,8 @@ import { createRateLimiter } from '../queue/rate-limit.js';
 import { rotate } from '../rotation/rotate.js';
 import type { LoginCheck } from '../rotation/types.js';
 import { createStore, type CreateStoreOptions } from '../secrets/index.js';
-import {
-  createKeepAliveClient,
-  deadline,
-  type HttpClient,
-  type HttpResponseLike,
-} from '../util/http-client.js';
+import { deadline } from '../util/deadline.js';
+import { createKeepAliveClient, type HttpClient, type HttpResponseLike } from '../util/http-client.js';
 import type { AlertSink, RotationControl } from './types.js';
 import type { Queue } from 'bullmq';
 import type { PreparedTarget } from '../../jobs/rotate-target.js';

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createKeepAliveClient, deadline, type KeepAliveClient } from '../../src/util/http-client.js';
+import { createKeepAliveClient, type KeepAliveClient } from '../../src/util/http-client.js';
 
 interface Seen {
   method: string;
@@ -131,35 +131,5 @@ describe('keep-alive HTTP client (real loopback server)', () => {
       /unsupported protocol/,
     );
     await expect(client('not a url', { method: 'GET', headers: {} })).rejects.toThrow(/invalid URL/);
-  });
-});
-
-describe('deadline', () => {
-  it('aborts with a TimeoutError after its time', async () => {
-    const d = deadline(20);
-    await new Promise((r) => setTimeout(r, 60));
-    expect(d.signal.aborted).toBe(true);
-    expect((d.signal.reason as Error).name).toBe('TimeoutError');
-    d.dispose();
-  });
-
-  it('follows its parent, and after dispose no longer listens to it', () => {
-    const parent = new AbortController();
-    const a = deadline(10_000, parent.signal);
-    const b = deadline(10_000, parent.signal);
-    b.dispose();
-    parent.abort(new Error('shutdown'));
-    expect(a.signal.aborted).toBe(true);
-    expect((a.signal.reason as Error).message).toBe('shutdown');
-    expect(b.signal.aborted).toBe(false);
-    a.dispose();
-  });
-
-  it('starts aborted when the parent already is', () => {
-    const parent = new AbortController();
-    parent.abort();
-    const d = deadline(10_000, parent.signal);
-    expect(d.signal.aborted).toBe(true);
-    d.dispose();
   });
 });

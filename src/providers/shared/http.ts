@@ -1,6 +1,6 @@
 import { ProviderError, type ProviderErrorDetails } from '../errors.js';
 import type { ProviderId } from '../ids.js';
-import { deadline } from '../../util/http-client.js';
+import { deadline } from '../../util/deadline.js';
 import type { CallOptions, ProviderDeps } from '../types.js';
 
 export interface HttpCall {

@@ -111,7 +111,7 @@ export async function acquireFileLock(path: string, options: FileLockOptions = {
     const owner = newOwner();
     const text = JSON.stringify(owner);
     if (await createExclusive(lockPath, text)) {
-      await removeStaleTempsNow(lockPath);
+      await sweepAtMostEveryMinute(lockPath, () => removeStaleTemps(lockPath));
       return {
         lockPath,
         owner,
@@ -188,20 +188,21 @@ async function createExclusive(path: string, content: string): Promise<boolean> 
   }
 }
 
-/** When each lock's directory was last swept for dead processes' private files. */
+/** When each sweep (by key) last ran in this process. */
 const lastSweep = new Map<string, number>();
 const SWEEP_INTERVAL_MS = 60_000;
 
 /**
- * Sweeps at the first acquisition of a lock in this process, then at most once a minute: a left
- * file is a few bytes and harmless, and a readdir per acquisition was a fifth of the lock's cost.
+ * Runs `sweep` (a removal of files that dead processes left) the first time `key` is seen in this
+ * process, then at most once a minute: a left file is a few bytes and harmless, and a readdir per
+ * lock or per commit was a fifth of its cost. Used by the lock and by the file store's temp files.
  */
-async function removeStaleTempsNow(lockPath: string): Promise<void> {
+export async function sweepAtMostEveryMinute(key: string, sweep: () => Promise<void>): Promise<void> {
   const now = Date.now();
-  const last = lastSweep.get(lockPath);
+  const last = lastSweep.get(key);
   if (last !== undefined && now - last < SWEEP_INTERVAL_MS) return;
-  lastSweep.set(lockPath, now);
-  await removeStaleTemps(lockPath);
+  lastSweep.set(key, now);
+  await sweep();
 }
 
 /**

@@ -51,10 +51,6 @@ export class HttpClientError extends Error {
   }
 }
 
-function failure(message: string, code: string, source?: unknown): HttpClientError {
-  return new HttpClientError(message, code, source);
-}
-
 class Headers {
   constructor(private readonly raw: IncomingHttpHeaders) {}
   forEach(cb: (value: string, key: string) => void): void {
@@ -91,25 +87,25 @@ export function createKeepAliveClient(opts: KeepAliveClientOptions = {}): KeepAl
     new Promise((resolve, reject) => {
       const signal = init.signal;
       if (signal?.aborted) {
-        reject(failure('aborted before the request was sent', 'ABORT_ERR', signal.reason));
+        reject(new HttpClientError('aborted before the request was sent', 'ABORT_ERR', signal.reason));
         return;
       }
       let target: URL;
       try {
         target = new URL(url);
       } catch {
-        reject(failure('invalid URL', 'ERR_INVALID_URL'));
+        reject(new HttpClientError('invalid URL', 'ERR_INVALID_URL'));
         return;
       }
       const secure = target.protocol === 'https:';
       if (!secure && target.protocol !== 'http:') {
-        reject(failure(`unsupported protocol ${target.protocol}`, 'ERR_UNSUPPORTED_PROTOCOL'));
+        reject(new HttpClientError(`unsupported protocol ${target.protocol}`, 'ERR_UNSUPPORTED_PROTOCOL'));
         return;
       }
       const send = secure ? httpsRequest : httpRequest;
       let settled = false;
       const onAbort = () => {
-        req.destroy(failure('aborted', 'ABORT_ERR', signal?.reason));
+        req.destroy(new HttpClientError('aborted', 'ABORT_ERR', signal?.reason));
       };
       const done = (err: Error | undefined, res?: HttpResponseLike) => {
         if (settled) return;
@@ -127,14 +123,14 @@ export function createKeepAliveClient(opts: KeepAliveClientOptions = {}): KeepAl
           res.on('data', (chunk: Buffer) => {
             size += chunk.length;
             if (size > maxBytes) {
-              done(failure(`answer larger than ${maxBytes} bytes`, 'ERR_RESPONSE_TOO_LARGE'));
+              done(new HttpClientError(`answer larger than ${maxBytes} bytes`, 'ERR_RESPONSE_TOO_LARGE'));
               req.destroy();
               return;
             }
             chunks.push(chunk);
           });
           res.on('error', (err) => done(err));
-          res.on('aborted', () => done(failure('answer cut off', 'ECONNRESET')));
+          res.on('aborted', () => done(new HttpClientError('answer cut off', 'ECONNRESET')));
           res.on('end', () => {
             const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
             const headers = new Headers(res.headers);
@@ -145,7 +141,9 @@ export function createKeepAliveClient(opts: KeepAliveClientOptions = {}): KeepAl
       );
       req.on('error', (err: NodeJS.ErrnoException) =>
         done(
-          err instanceof HttpClientError ? err : failure('connection failed', err.code ?? 'ECONNFAILED', err),
+          err instanceof HttpClientError
+            ? err
+            : new HttpClientError('connection failed', err.code ?? 'ECONNFAILED', err),
         ),
       );
       signal?.addEventListener('abort', onAbort, { once: true });

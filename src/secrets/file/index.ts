@@ -3,7 +3,12 @@ import { dirname } from 'node:path';
 import type { SecretRef } from '../../config/schema.js';
 import { SecretStoreError, type SecretStore } from '../types.js';
 import { assertSecretId, assertSecretValue, assertToken } from '../value.js';
-import { FileLockTimeoutError, acquireFileLock, lockPathFor } from '../../util/file-lock.js';
+import {
+  FileLockTimeoutError,
+  acquireFileLock,
+  lockPathFor,
+  sweepAtMostEveryMinute,
+} from '../../util/file-lock.js';
 import { removeStaleTemps, tempPrefix, writeFileAtomic } from './atomic-write.js';
 import { EnvelopeError, open, sealChunks } from './envelope.js';
 import { createKeyFile, keyFromRef, readKeyFile } from './key.js';
@@ -114,7 +119,6 @@ export function createFileStore(options: FileStoreOptions): FileStore {
       const st = statSync(path, { bigint: true, throwIfNoEntry: false });
       return st ? stampOf(st) : undefined;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new SecretStoreError(
         'unavailable',
         `cannot read file store ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
@@ -181,7 +185,6 @@ export function createFileStore(options: FileStoreOptions): FileStore {
    * fails (conflict, not found: they check before they change anything) fails alone.
    */
   let dirReady = false;
-  let lastSweep = -Infinity;
   async function commit(batch: Mutation[]): Promise<void> {
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
     try {
@@ -199,10 +202,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
       });
       try {
         // Temp files of writers that died: swept at the first commit, then at most once a minute.
-        if (Date.now() - lastSweep >= 60_000) {
-          await removeStaleTemps(path, tempPrefix(path));
-          lastSweep = Date.now();
-        }
+        await sweepAtMostEveryMinute(`${path} temps`, () => removeStaleTemps(path, tempPrefix(path)));
         const exists = (await currentStamp()) !== undefined;
         let key = cachedKey ?? (await readKeyFile(keyPath));
         if (!key) {

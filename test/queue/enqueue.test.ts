@@ -27,7 +27,8 @@ describe('enqueueRotation', () => {
     expect(b).toEqual({ targetId: 'x', jobId: a.jobId, deduplicated: true });
     expect(c.deduplicated).toBe(false);
     expect(c.jobId).not.toBe(a.jobId);
-    expect(await q.rotations.getWaitingCount()).toBe(2);
+    // every rotation carries a priority (normal), so it waits in the prioritized set
+    expect(await q.rotations.getJobCountByTypes('waiting', 'prioritized')).toBe(2);
     const job = await q.rotations.getJob(a.jobId);
     // ids, trigger, actor and counters only
     expect(job?.data).toEqual({

@@ -93,7 +93,17 @@ export function parseRotationRequest(
     return { ok: false, problems: [{ field: 'data', message: 'give either "targetId" or "all", not both' }] };
   }
   if (!hasTarget && !hasAll) {
-    return { ok: false, problems: [{ field: 'targetId', message: 'required (or "all": true)' }] };
+    // a misspelt "targetId" shows up as an unknown field beside the missing one
+    const known = new Set(['actor', 'reason', 'priority', 'version']);
+    return {
+      ok: false,
+      problems: [
+        { field: 'targetId', message: 'required (or "all": true)' },
+        ...Object.keys(data)
+          .filter((key) => !known.has(key))
+          .map((key) => ({ field: key, message: 'unknown field' })),
+      ],
+    };
   }
   const parsed = hasTarget ? targetRequestSchema.safeParse(data) : allRequestSchema.safeParse(data);
   if (parsed.success) return { ok: true, value: parsed.data };

@@ -22,7 +22,11 @@ process.stdout.write(`ADDED ${JSON.stringify(jobs.map((j) => j.id))}\n`);
 const results = [];
 for (const job of jobs) {
   try {
-    results.push({ id: job.id, state: 'completed', returnvalue: await job.waitUntilFinished(events, waitMs) });
+    results.push({
+      id: job.id,
+      state: 'completed',
+      returnvalue: await job.waitUntilFinished(events, waitMs),
+    });
   } catch (err) {
     results.push({ id: job.id, state: 'failed', reason: err.message });
   }

@@ -1,8 +1,13 @@
 import type { JobsOptions } from 'bullmq';
 import type { Trigger } from '../src/audit/types.js';
+import { REQUEST_QUEUE, type RequestPriority } from '../src/requests/contract.js';
 
 /**
- * The two queues and their jobs.
+ * The queues and their jobs. `triggers` and `rotations` are internal: their data may change in any
+ * release, and a job added to them by anything but this worker's own code is not supported (a
+ * trigger job is recorded as the scheduler's; a rotation job added by hand skips the per-target
+ * deduplication). Other services use `requests`, whose contract is public and versioned
+ * (src/requests/contract.ts, docs/enqueue.md).
  *
  * - `triggers`: tiny jobs produced by job schedulers (one per target, plus the watchdog). A trigger
  *   job only enqueues "rotate target X" on the rotations queue, deduplicated per target.
@@ -10,7 +15,14 @@ import type { Trigger } from '../src/audit/types.js';
  *   retries); its deduplication id is the target id, so a target never has two rotations waiting,
  *   delayed or running at once, whatever mix of schedulers, CLI and API requests asked for it.
  */
-export const QUEUE_NAMES = { triggers: 'triggers', rotations: 'rotations' } as const;
+export const QUEUE_NAMES = { triggers: 'triggers', rotations: 'rotations', requests: REQUEST_QUEUE } as const;
+
+/**
+ * BullMQ priorities of rotation jobs (1 runs first). Every rotation carries one: BullMQ runs jobs
+ * without a priority before all prioritized ones, so an urgent rotation can only go ahead of
+ * scheduled work if the scheduled work is prioritized too. Same priority: first in, first out.
+ */
+export const ROTATION_PRIORITY = { urgent: 1, normal: 10 } as const satisfies Record<RequestPriority, number>;
 
 export const JOB_NAMES = {
   scheduledRotation: 'scheduled-rotation',
@@ -46,6 +58,8 @@ export interface RotateJobData {
   targetId: string;
   trigger: Trigger;
   actor: string;
+  /** Why, in the requester's words (queue requests); free text, never a secret by contract. */
+  reason?: string;
   requestedAt: number;
   /** Runs of the processor for this rotation so far (1 on the first run). */
   attempt: number;
@@ -77,10 +91,16 @@ export interface KeepOptions {
   keepFailed: number;
 }
 
-export function rotationJobOptions(jobId: string, targetId: string, keep: KeepOptions): JobsOptions {
+export function rotationJobOptions(
+  jobId: string,
+  targetId: string,
+  keep: KeepOptions,
+  priority: RequestPriority = 'normal',
+): JobsOptions {
   return {
     jobId,
     deduplication: { id: targetId },
+    priority: ROTATION_PRIORITY[priority],
     // Retries are decided by the processor (moveToDelayed + DelayedError), not by BullMQ's attempts.
     attempts: 1,
     removeOnComplete: { age: Math.ceil(keep.keepCompleted / 1000) },

@@ -124,6 +124,7 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
       provider: target.config.provider,
       trigger: data.trigger,
       actor: data.actor,
+      ...(data.reason !== undefined ? { reason: data.reason } : {}),
       attempt: data.attempt,
     } satisfies Partial<AuditEvent>;
     try {
@@ -162,7 +163,10 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
         ),
       ctx.jobLogIntervalMs,
     );
-    logs.add(`attempt ${data.attempt} started (trigger ${data.trigger} by ${data.actor})`);
+    logs.add(
+      `attempt ${data.attempt} started (trigger ${data.trigger} by ${data.actor}` +
+        `${data.reason !== undefined ? `, reason ${JSON.stringify((ctx.scrub ?? String)(data.reason))}` : ''})`,
+    );
 
     const limit = deadline(rotationTimeoutMs(target.timing), ctx.shutdownSignal);
     const signal = limit.signal;

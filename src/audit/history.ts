@@ -10,6 +10,8 @@ export interface RotationSummary {
   provider: string;
   trigger: Trigger;
   actor: string;
+  /** Why, in the requester's words (queue requests). */
+  reason?: string;
   /** ISO time of the first record. */
   startedAt: string;
   /** ISO time of the final record (succeeded/failed); absent while running. */
@@ -45,6 +47,8 @@ export function buildRotationHistory(
 ): RotationSummary[] {
   const byId = new Map<string, RotationSummary>();
   for (const r of records) {
+    // the requests queue's decisions: not part of a rotation's run
+    if (r.type === 'rotation-requested' || r.type === 'request-refused') continue;
     let s = byId.get(r.rotationId);
     if (!s) {
       s = {
@@ -60,6 +64,7 @@ export function buildRotationHistory(
         vendorCodes: [],
         requestIds: [],
         versionIds: [],
+        ...(r.reason !== undefined ? { reason: r.reason } : {}),
       };
       byId.set(r.rotationId, s);
     }

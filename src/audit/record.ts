@@ -26,6 +26,8 @@ const STRING_FIELDS = [
   'provider',
   'trigger',
   'actor',
+  'reason',
+  'request',
   'step',
   'outcome',
   'errorKind',

@@ -23,7 +23,10 @@ export interface RotatorMetricsOptions {
 
 export interface RotatorMetrics {
   readonly registry: Registry;
-  /** Counts a finished rotation from its audit event; other events are ignored. */
+  /**
+   * Counts a finished rotation, and a queue request accepted (per rotation) or refused, from its
+   * audit event; other events are ignored.
+   */
   observe(event: AuditEvent): void;
 }
 
@@ -46,6 +49,22 @@ export function createRotatorMetrics(options: RotatorMetricsOptions = {}): Rotat
     buckets: ROTATION_DURATION_BUCKETS,
     registers: [registry],
   });
+
+  const requested = new Counter({
+    name: 'rotator_queue_rotations_requested_total',
+    help: 'Rotations asked for on the requests queue, by whether the request joined one already queued',
+    labelNames: ['deduplicated'] as const,
+    registers: [registry],
+  });
+  const refused = new Counter({
+    name: 'rotator_queue_requests_refused_total',
+    help: 'Jobs on the requests queue refused (wrong shape, unknown or disabled target, unknown job name)',
+    labelNames: ['problem'] as const,
+    registers: [registry],
+  });
+  for (const problem of ['invalid-request', 'unknown-target', 'disabled-target', 'unknown-job-name']) {
+    refused.inc({ problem }, 0);
+  }
 
   // Both target gauges share one statuses() call per scrape (a scrape starts every collect at once).
   let statusesOfScrape: Promise<TargetStatus[] | undefined> | undefined;
@@ -109,6 +128,14 @@ export function createRotatorMetrics(options: RotatorMetricsOptions = {}): Rotat
   return {
     registry,
     observe(event) {
+      if (event.type === 'request-refused') {
+        refused.inc({ problem: event.errorKind ?? 'invalid-request' });
+        return;
+      }
+      if (event.type === 'rotation-requested') {
+        requested.inc({ deduplicated: String(event.outcome === 'joined') });
+        return;
+      }
       if (event.type !== 'rotation-succeeded' && event.type !== 'rotation-failed') return;
       const outcome = event.type === 'rotation-succeeded' ? 'succeeded' : 'failed';
       rotations.inc({ provider: event.provider, outcome });
@@ -119,13 +146,17 @@ export function createRotatorMetrics(options: RotatorMetricsOptions = {}): Rotat
   };
 }
 
-/** Sums the job counts of several BullMQ queues (for `queueCounts`). */
+/**
+ * Sums the job counts of several BullMQ queues (for `queueCounts`). Prioritized jobs (every
+ * rotation carries a priority) count as waiting.
+ */
 export function queueCountsOf(queues: readonly Queue[]): () => Promise<QueueCounts> {
   return async () => {
     const total: QueueCounts = { waiting: 0, active: 0, delayed: 0, failed: 0, completed: 0 };
     for (const q of queues) {
-      const c = await q.getJobCounts(...QUEUE_STATES);
+      const c = await q.getJobCounts(...QUEUE_STATES, 'prioritized');
       for (const state of QUEUE_STATES) total[state] += c[state] ?? 0;
+      total.waiting += c.prioritized ?? 0;
     }
     return total;
   };

@@ -6,10 +6,13 @@ import {
   type RotateJobResult,
   type ScheduledRotationData,
 } from '../../jobs/definitions.js';
+import type { RotationRequestResult } from '../requests/contract.js';
 
 export type RotationQueue = Queue<RotateJobData, RotateJobResult, string>;
 /** Trigger jobs carry `ScheduledRotationData` (target schedulers) or nothing (the watchdog). */
 export type TriggerQueue = Queue<Partial<ScheduledRotationData>, void, string>;
+/** The public request queue: its data is whatever a producer sent, validated by the worker. */
+export type RequestQueue = Queue<unknown, RotationRequestResult, string>;
 
 export interface RotatorQueues {
   /** BullMQ key prefix (config redis.prefix). */
@@ -17,20 +20,23 @@ export interface RotatorQueues {
   connection: Redis;
   rotations: RotationQueue;
   triggers: TriggerQueue;
+  requests: RequestQueue;
   close(): Promise<void>;
 }
 
-/** Opens both queues on one connection; `close()` closes the queues, not the connection. */
+/** Opens the queues on one connection; `close()` closes the queues, not the connection. */
 export function openQueues(connection: Redis, prefix: string): RotatorQueues {
   const rotations: RotationQueue = new Queue(QUEUE_NAMES.rotations, { connection, prefix });
   const triggers: TriggerQueue = new Queue(QUEUE_NAMES.triggers, { connection, prefix });
+  const requests: RequestQueue = new Queue(QUEUE_NAMES.requests, { connection, prefix });
   return {
     prefix,
     connection,
     rotations,
     triggers,
+    requests,
     async close() {
-      await Promise.all([rotations.close(), triggers.close()]);
+      await Promise.all([rotations.close(), triggers.close(), requests.close()]);
     },
   };
 }

@@ -50,7 +50,13 @@ export function createRotationControl(
         for (let i = next++; i < ids.length; i = next++) {
           out[i] = await enqueueRotation(
             queues,
-            { targetId: ids[i]!, trigger: request.trigger, actor: request.actor },
+            {
+              targetId: ids[i]!,
+              trigger: request.trigger,
+              actor: request.actor,
+              ...(request.reason !== undefined ? { reason: request.reason } : {}),
+              ...(request.priority ? { priority: request.priority } : {}),
+            },
             { keep },
           );
         }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QUEUE_NAMES, type RotateJobData, type RotateJobResult } from '../../jobs/definitions.js';
+import { createRequestProcessor } from '../../jobs/request.js';
 import { createRotateTargetProcessor, type RotateTargetContext } from '../../jobs/rotate-target.js';
 import { createTriggerProcessor } from '../../jobs/trigger.js';
 import { runWatchdog } from '../../jobs/watchdog.js';
@@ -151,7 +152,27 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       }),
       { ...bullOpts, concurrency: 20 },
     );
-    for (const w of [rotations, triggers]) {
+    // The public request queue (docs/enqueue.md). The producer may set its own removeOn* options;
+    // these are the defaults.
+    const requests = new Worker(
+      QUEUE_NAMES.requests,
+      createRequestProcessor({
+        targets: new Map(config.targets.map((t) => [t.id, { provider: t.provider, enabled: t.enabled }])),
+        rotate: (request) => control.rotate(request),
+        audit: components.audit,
+        logger,
+        ...(components.scrub ? { scrub: components.scrub } : {}),
+        writeRequestLog: (jobId, rows) => connection.rpush(queues.requests.toKey(`${jobId}:logs`), ...rows),
+        writeRotationLog: (rotationId, row) => queues.rotations.addJobLog(rotationId, row),
+      }),
+      {
+        ...bullOpts,
+        concurrency: 20,
+        removeOnComplete: { age: Math.ceil(keep.keepCompleted / 1000) },
+        removeOnFail: { age: Math.ceil(keep.keepFailed / 1000) },
+      },
+    );
+    for (const w of [rotations, triggers, requests]) {
       w.on('error', (err) => logger.warn({ queue: w.name, err: err.message }, 'queue worker error'));
       workers.push(w);
     }

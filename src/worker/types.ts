@@ -1,4 +1,5 @@
 import type { Trigger } from '../audit/types.js';
+import type { RequestPriority } from '../requests/contract.js';
 import type { RotationErrorKind } from '../rotation/types.js';
 
 /** What `rotator status`, GET /api/targets and the metrics show per target. Never a secret. */
@@ -24,6 +25,10 @@ export interface RotateRequest {
   targets: string[] | 'all';
   trigger: Trigger;
   actor: string;
+  /** Why, in the requester's words. */
+  reason?: string;
+  /** Default 'normal'; 'urgent' goes ahead of every normal rotation waiting. */
+  priority?: RequestPriority;
 }
 
 export interface EnqueuedRotation {

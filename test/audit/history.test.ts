@@ -69,6 +69,26 @@ describe('buildRotationHistory', () => {
     expect(ids({ since: Date.parse('2026-01-15'), until: Date.parse('2026-02-15') })).toEqual(['mid']);
     expect(ids({ targetId: 't2' })).toEqual(['mid']);
   });
+
+  it("leaves out the requests queue's records and keeps a queue request's reason", () => {
+    const q = { trigger: 'queue', actor: 'incident-bot', reason: 'INC-42' } as const;
+    const h = buildRotationHistory([
+      rec('2026-04-01T00:00:00Z', {
+        ...q,
+        type: 'request-refused',
+        rotationId: '',
+        targetId: 'nope',
+        attempt: 0,
+      }),
+      // recorded before the rotation it asked for starts: not the rotation's start
+      rec('2026-04-01T00:00:01Z', { ...q, type: 'rotation-requested', rotationId: 'q1', attempt: 0 }),
+      rec('2026-04-01T00:00:05Z', { ...q, type: 'rotation-started', rotationId: 'q1' }),
+      rec('2026-04-01T00:00:09Z', { ...q, type: 'rotation-succeeded', rotationId: 'q1' }),
+    ]);
+    expect(h.map((s) => [s.rotationId, s.startedAt, s.outcome, s.trigger, s.actor, s.reason])).toEqual([
+      ['q1', '2026-04-01T00:00:05Z', 'succeeded', 'queue', 'incident-bot', 'INC-42'],
+    ]);
+  });
 });
 
 describe('CSV and time options', () => {

@@ -39,6 +39,8 @@ describe('metrics', () => {
       { name: 'rotate', data: { targetId: 'a' } },
       { name: 'rotate', data: { targetId: 'b' } },
       { name: 'rotate', data: { targetId: 'c' }, opts: { delay: 60_000 } },
+      // rotations carry a priority: a prioritized job is waiting too
+      { name: 'rotate', data: { targetId: 'd' }, opts: { priority: 10 } },
     ]);
     const control = recordingControl();
     const metrics = createRotatorMetrics({
@@ -97,7 +99,7 @@ describe('metrics', () => {
       ).toBeUndefined();
       expect(sampleValue(m, 'rotator_overdue_targets')).toBe(2);
 
-      expect(sampleValue(m, 'rotator_queue_jobs', { state: 'waiting' })).toBe(2);
+      expect(sampleValue(m, 'rotator_queue_jobs', { state: 'waiting' })).toBe(3);
       expect(sampleValue(m, 'rotator_queue_jobs', { state: 'delayed' })).toBe(1);
       expect(sampleValue(m, 'rotator_queue_jobs', { state: 'active' })).toBe(0);
       expect(sampleValue(m, 'rotator_queue_jobs', { state: 'failed' })).toBe(0);

@@ -5,6 +5,7 @@ import { createRedisConnection } from '../../src/queue/connection.js';
 import { enqueueRotation } from '../../src/queue/enqueue.js';
 import { openQueues, type RotatorQueues } from '../../src/queue/queues.js';
 import { redisUrl, uniquePrefix } from '../support/redis.js';
+import { until } from '../worker/until.js';
 
 const keep = { keepCompleted: 60_000, keepFailed: 60_000 };
 let q: RotatorQueues | undefined;
@@ -27,7 +28,8 @@ describe('enqueueRotation', () => {
     expect(b).toEqual({ targetId: 'x', jobId: a.jobId, deduplicated: true });
     expect(c.deduplicated).toBe(false);
     expect(c.jobId).not.toBe(a.jobId);
-    expect(await q.rotations.getWaitingCount()).toBe(2);
+    // every rotation carries a priority (normal), so it waits in the prioritized set
+    expect(await q.rotations.getJobCountByTypes('waiting', 'prioritized')).toBe(2);
     const job = await q.rotations.getJob(a.jobId);
     // ids, trigger, actor and counters only
     expect(job?.data).toEqual({
@@ -109,5 +111,43 @@ describe('enqueueRotation', () => {
       ids.add(r.jobId);
     }
     expect(ids.size).toBe(20);
+  });
+
+  it('runs urgent rotations before normal ones queued earlier; an urgent request raises the one it joins', async () => {
+    const prefix = uniquePrefix('enqueue-prio');
+    q = openQueues(createRedisConnection(redisUrl()), prefix);
+    const queues = q;
+    const add = (targetId: string, priority: 'normal' | 'urgent', actor = 'a') =>
+      enqueueRotation(queues, { targetId, trigger: 'schedule', actor, priority }, { keep });
+    const n1 = await add('n1', 'normal');
+    const n2 = await add('n2', 'normal');
+    const n3 = await add('n3', 'normal');
+    const u1 = await add('u1', 'urgent');
+    // joins n3 and raises it: it now runs after u1 (same priority, raised later), before n1 and n2
+    const joined = await add('n3', 'urgent', 'incident-bot');
+    expect(joined).toEqual({ targetId: 'n3', jobId: n3.jobId, deduplicated: true });
+    // a normal request never lowers an urgent rotation
+    expect((await add('u1', 'normal')).jobId).toBe(u1.jobId);
+    expect((await queues.rotations.getJob(u1.jobId))?.priority).toBe(1);
+    expect((await queues.rotations.getJob(n3.jobId))?.priority).toBe(1);
+    expect((await queues.rotations.getJob(n1.jobId))?.priority).toBe(10);
+    // the joined job keeps its own provenance (the request's is recorded by its caller)
+    expect((await queues.rotations.getJob(n3.jobId))?.data.actor).toBe('a');
+
+    const order: string[] = [];
+    const worker = new Worker(
+      QUEUE_NAMES.rotations,
+      async (job) => {
+        order.push(job.data.targetId as string);
+      },
+      { connection: queues.connection, prefix, concurrency: 1 },
+    );
+    try {
+      await until('four rotations to run', () => order.length === 4);
+    } finally {
+      await worker.close();
+    }
+    expect(order).toEqual(['u1', 'n3', 'n1', 'n2']);
+    expect(n2.deduplicated).toBe(false);
   });
 });

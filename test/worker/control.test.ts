@@ -47,7 +47,8 @@ describe('RotationControl', () => {
     await expect(control.rotate({ targets: ['off'], trigger: 'cli', actor: 'x' })).rejects.toBeInstanceOf(
       DisabledTargetsError,
     );
-    expect(await q.rotations.getWaitingCount()).toBe(2);
+    // every rotation carries a priority (normal), so it waits in the prioritized set
+    expect(await q.rotations.getJobCountByTypes('waiting', 'prioritized')).toBe(2);
   });
 
   it('reports schedule, next run, last success and outcome, and the overdue flag', async () => {

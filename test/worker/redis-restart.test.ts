@@ -54,7 +54,12 @@ describe('Redis restarted (and its data lost) in the middle of a batch', () => {
     }
     // let any roll-forward rotation enqueued after the restart finish, then compare store and clusters
     await until('the queue to drain', async () => {
-      const counts = await harness.runtime.queues.rotations.getJobCounts('active', 'waiting', 'delayed');
+      const counts = await harness.runtime.queues.rotations.getJobCounts(
+        'active',
+        'waiting',
+        'prioritized',
+        'delayed',
+      );
       return Object.values(counts).every((n) => n === 0);
     });
     for (const [key, cluster] of h.clusters) {

@@ -30,7 +30,7 @@ export function registerWorker(program: Command): void {
           control: runtime.control,
           ready: { redis: async () => void (await redis.ping()), store: () => components.store.ping() },
           registry: components.metrics.registry,
-          queues: [runtime.queues.rotations, runtime.queues.triggers],
+          queues: [runtime.queues.rotations, runtime.queues.triggers, runtime.queues.requests],
           logger,
           scrub: (s) => components.registry.scrub(s),
         });

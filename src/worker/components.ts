@@ -1,8 +1,9 @@
 import type { Redis } from 'ioredis';
 import { buildAlertSinks, createAlerter } from '../alerts/index.js';
 import { openFileAuditTrail } from '../audit/file-trail.js';
+import { formatPath } from '../config/load.js';
 import { resolveRef } from '../config/refs.js';
-import type { RotatorConfig, TargetConfig } from '../config/schema.js';
+import { insecureHttpWarnings, type RotatorConfig, type TargetConfig } from '../config/schema.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { cryptoRandom } from '../core/random.js';
 import { createLogger, type Logger, SecretRegistry, TargetSecrets } from '../log/index.js';
@@ -166,6 +167,10 @@ export async function buildComponents(opts: BuildComponentsOptions): Promise<Bui
       );
     }
     targets.set(t.id, prepared);
+  }
+
+  for (const warning of insecureHttpWarnings(config)) {
+    logger.warn({ field: formatPath(warning.path) }, warning.message);
   }
 
   const store = createStore(config.store, { env, ...opts.storeOptions });

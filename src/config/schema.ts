@@ -236,7 +236,7 @@ export const alertSchema = z.discriminatedUnion(
       url: z.union([z.url(), secretRefSchema], {
         error: () => 'must be a URL or { env } / { file } reference',
       }),
-      /** HMAC-SHA256 key for the X-Rotator-Signature header. */
+      /** Signing secret for the Standard Webhooks `webhook-signature` header: `whsec_<base64>` or raw. */
       hmacKey: secretRefSchema.optional(),
     }),
     z.strictObject({

@@ -52,6 +52,14 @@ export interface BuiltComponents extends WorkerComponents {
   flushAlerts(timeoutMs?: number): Promise<boolean>;
 }
 
+/**
+ * The secret /readyz asks the store about: the first enabled target's (else the first target's).
+ * Describing one configured secret needs only the permissions rotation has anyway.
+ */
+export function readyProbeSecretId(config: Pick<RotatorConfig, 'targets'>): string {
+  return (config.targets.find((t) => t.enabled) ?? config.targets[0]!).secret.id;
+}
+
 /** The effective timing and retry of a target: its own values over the config's defaults. */
 export function targetSettings(target: TargetConfig, config: RotatorConfig) {
   return {

@@ -310,7 +310,13 @@ export const configSchema = z
         token: secretRefSchema,
       })
       .optional(),
-    audit: z.strictObject({ path: z.string().min(1).default('./data/audit.jsonl') }).prefault({}),
+    audit: z
+      .strictObject({
+        path: z.string().min(1).default('./data/audit.jsonl'),
+        /** HMAC key of the chain: then a trail rewritten without it fails `audit verify`. */
+        key: secretRefSchema.optional(),
+      })
+      .prefault({}),
     jobs: z
       .strictObject({
         keepCompleted: durationSchema.default(30 * 86_400_000),

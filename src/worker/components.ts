@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { buildAlertSinks, createAlerter } from '../alerts/index.js';
 import { openFileAuditTrail } from '../audit/file-trail.js';
+import { resolveAuditKey } from '../audit/key.js';
 import { formatPath } from '../config/load.js';
 import { resolveRef } from '../config/refs.js';
 import { insecureHttpWarnings, type RotatorConfig, type TargetConfig } from '../config/schema.js';
@@ -125,6 +126,8 @@ export async function buildComponents(opts: BuildComponentsOptions): Promise<Bui
   const { config, redis } = opts;
   const env = opts.env ?? process.env;
   const registry = opts.registry ?? new SecretRegistry();
+  // Before anything is opened: a bad key stops the start with nothing to clean up.
+  const auditKey = resolveAuditKey(config.audit.key, { env, registry });
   const logger =
     opts.logger ??
     createLogger({
@@ -194,6 +197,7 @@ export async function buildComponents(opts: BuildComponentsOptions): Promise<Bui
   });
   const trail = await openFileAuditTrail({
     path: config.audit.path,
+    key: auditKey,
     scrub: (s: string) => registry.scrub(s),
   });
   const audit = metricsAuditSink(metrics, trail);

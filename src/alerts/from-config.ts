@@ -6,6 +6,7 @@ import type { Clock } from '../core/clock.js';
 import type { AlertSink } from '../worker/types.js';
 import { LOG_SINK_NAME, createLogSink } from './log-sink.js';
 import { createSlackSink } from './slack-sink.js';
+import { webhookKey } from './sign.js';
 import { createWebhookSink } from './webhook-sink.js';
 
 export interface AlertSinkDeps {
@@ -32,7 +33,7 @@ function isHttpUrl(value: string): boolean {
 /**
  * The sinks of `alerts:` with their references resolved; the log sink always comes first, once.
  * Throws ConfigError naming `alerts[i].url` / `alerts[i].hmacKey` (never a value) when a reference
- * cannot be resolved or does not hold an http(s) URL.
+ * cannot be resolved, does not hold an http(s) URL, or holds a malformed `whsec_` signing secret.
  */
 export function buildAlertSinks(configs: readonly AlertConfig[], deps: AlertSinkDeps): AlertSink[] {
   const env = deps.env ?? process.env;
@@ -68,6 +69,14 @@ export function buildAlertSinks(configs: readonly AlertConfig[], deps: AlertSink
     if (cfg.type === 'webhook') {
       const u = url(`alerts[${i}].url`, cfg.url);
       const hmacKey = cfg.hmacKey ? resolve(`alerts[${i}].hmacKey`, cfg.hmacKey) : undefined;
+      if (hmacKey !== undefined) {
+        try {
+          webhookKey(hmacKey);
+        } catch (err) {
+          problems.push({ path: `alerts[${i}].hmacKey`, message: (err as Error).message });
+          return;
+        }
+      }
       if (u !== undefined) {
         sinks.push(
           createWebhookSink({ url: u, hmacKey, ...(deps.clock ? { clock: deps.clock } : {}), ...common }),

@@ -24,6 +24,8 @@ export interface FileAuditTrailOptions {
   clock?: Clock;
   /** How long an append waits for another process's lock (default 10s). */
   lockTimeoutMs?: number;
+  /** `audit.key`: every record appended is keyed (its hash an HMAC with this key). */
+  key?: Buffer | undefined;
 }
 
 /** An AuditSink writing a hash-chained JSONL file. */
@@ -96,7 +98,8 @@ export async function openFileAuditTrail(options: FileAuditTrailOptions): Promis
     let seq = at.seq;
     let hash = at.hash;
     for (const event of events) {
-      const { record, line } = buildRecordLine(event, new Date(clock.now()).toISOString(), seq + 1, hash);
+      const ts = new Date(clock.now()).toISOString();
+      const { record, line } = buildRecordLine(event, ts, seq + 1, hash, options.key);
       records.push(record);
       text += line;
       seq = record.seq;

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { canonicalJson, sha256Hex } from './canonical.js';
 import type { AuditEvent } from './types.js';
 
@@ -9,9 +10,17 @@ export interface AuditRecord extends AuditEvent {
   seq: number;
   /** `hash` of the previous record; AUDIT_GENESIS_HASH for the first. */
   prevHash: string;
-  /** sha256 (hex) of the canonical JSON of this record without `hash`. */
+  /** Set when written with `audit.key`: `hash` is then an HMAC, not a plain digest. */
+  mac?: typeof AUDIT_MAC;
+  /**
+   * Of the canonical JSON of this record without `hash` (hex): sha256, or HMAC-SHA256 with the
+   * audit key when `mac` is set.
+   */
   hash: string;
 }
+
+/** The `mac` of a keyed record. */
+export const AUDIT_MAC = 'hmac-sha256';
 
 /** What the first record chains from. */
 export const AUDIT_GENESIS_HASH = '0'.repeat(64);
@@ -68,28 +77,49 @@ export function sanitizeEvent(event: AuditEvent, scrub: AuditScrubber = (s) => s
   return out as unknown as AuditEvent;
 }
 
-export function hashRecord(record: Omit<AuditRecord, 'hash'>): string {
-  const { hash: _ignored, ...rest } = record as AuditRecord;
-  return sha256Hex(canonicalJson(rest));
+/** sha256, or HMAC-SHA256 with `key` (hex). */
+function digest(text: string, key: Buffer | undefined): string {
+  return key ? createHmac('sha256', key).update(text, 'utf8').digest('hex') : sha256Hex(text);
 }
 
-export function buildRecord(event: AuditEvent, ts: string, seq: number, prevHash: string): AuditRecord {
-  return buildRecordLine(event, ts, seq, prevHash).record;
+/**
+ * The `hash` a record should carry. A keyed record (`mac` set) needs the key: without it this
+ * throws, since nobody without the key can compute (or check) it.
+ */
+export function hashRecord(record: Omit<AuditRecord, 'hash'>, key?: Buffer): string {
+  const { hash: _ignored, ...rest } = record as AuditRecord;
+  if (rest.mac !== undefined && !key)
+    throw new Error(`record seq ${rest.seq} is keyed: its hash needs the key`);
+  return digest(canonicalJson(rest), rest.mac !== undefined ? key : undefined);
+}
+
+export function buildRecord(
+  event: AuditEvent,
+  ts: string,
+  seq: number,
+  prevHash: string,
+  key?: Buffer,
+): AuditRecord {
+  return buildRecordLine(event, ts, seq, prevHash, key).record;
 }
 
 /**
  * The record and its line in one pass: the members are serialised once, hashed without `hash`,
  * and the line is the same parts with `hash` in its sorted place. Same result as `hashRecord` and
- * `recordLine` (a property test holds them equal); the trail appends with this.
+ * `recordLine` (a property test holds them equal); the trail appends with this. With `key` the
+ * record is keyed: `mac` is set and `hash` is the HMAC.
  */
 export function buildRecordLine(
   event: AuditEvent,
   ts: string,
   seq: number,
   prevHash: string,
+  key?: Buffer,
 ): { record: AuditRecord; line: string } {
   const body: Record<string, unknown> = { ...event, ts, seq, prevHash };
   delete body.hash;
+  delete body.mac;
+  if (key) body.mac = AUDIT_MAC;
   const keys = Object.keys(body);
   keys.push('hash');
   keys.sort();
@@ -103,7 +133,7 @@ export function buildRecordLine(
     const v = body[key];
     if (v !== undefined) parts.push(`${JSON.stringify(key)}:${canonicalJson(v)}`);
   }
-  const hash = sha256Hex(`{${parts.join(',')}}`);
+  const hash = digest(`{${parts.join(',')}}`, key);
   parts.splice(hashAt, 0, `"hash":"${hash}"`);
   return { record: { ...(body as Omit<AuditRecord, 'hash'>), hash }, line: `{${parts.join(',')}}\n` };
 }
@@ -123,6 +153,7 @@ export function recordShapeProblem(value: unknown): string | undefined {
   if (typeof r.hash !== 'string' || !HEX64.test(r.hash)) return 'hash must be 64 hex digits';
   if (typeof r.prevHash !== 'string' || !HEX64.test(r.prevHash)) return 'prevHash must be 64 hex digits';
   if (typeof r.ts !== 'string' || Number.isNaN(Date.parse(r.ts))) return 'ts must be an ISO time';
+  if (r.mac !== undefined && r.mac !== AUDIT_MAC) return `mac must be ${AUDIT_MAC} when present`;
   for (const key of ['type', 'rotationId', 'targetId', 'provider', 'trigger', 'actor'] as const) {
     if (typeof r[key] !== 'string') return `${key} must be a string`;
   }

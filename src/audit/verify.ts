@@ -10,7 +10,9 @@ export type AuditProblemKind =
   | 'seq-reorder'
   | 'torn-tail'
   | 'anchor-mismatch'
-  | 'truncated';
+  | 'truncated'
+  | 'key-required'
+  | 'unkeyed';
 
 /**
  * A record known from outside the file (`seq:hash` as `audit verify` printed it, kept elsewhere):
@@ -43,7 +45,14 @@ export interface AuditProblem {
 }
 
 export type AuditVerifyResult =
-  | { ok: true; records: number; lastSeq: number; lastHash: string }
+  | {
+      ok: true;
+      records: number;
+      lastSeq: number;
+      lastHash: string;
+      /** With a key: the seq of the first keyed record (the ones before were written without a key). */
+      keyedFrom?: number;
+    }
   | { ok: false; /** Records intact before the problem. */ records: number; problem: AuditProblem };
 
 interface Line {
@@ -73,12 +82,18 @@ async function* lines(path: string): AsyncGenerator<Line> {
  * Walks the trail and reports the first broken or missing record: unreadable line, hash that
  * does not match the content (edited), prevHash that does not match the previous record
  * (inserted or rewritten), or a seq out of order (a record deleted or moved).
+ *
+ * Keyed records (written with `audit.key`) need `key` to be checked. With `key`, the trail must be
+ * keyed: records written before the key was set may only form a prefix, followed by at least one
+ * keyed record (whose HMAC covers the prefix through the chain); a trail without any keyed record,
+ * or an unkeyed record after a keyed one, is what someone without the key would have written.
  */
 export async function verifyAuditTrail(
   path: string,
-  options: { anchor?: AuditAnchor | undefined } = {},
+  options: { anchor?: AuditAnchor | undefined; key?: Buffer | undefined } = {},
 ): Promise<AuditVerifyResult> {
-  const { anchor } = options;
+  const { anchor, key } = options;
+  let keyedFrom: number | undefined;
   let prevHash = AUDIT_GENESIS_HASH;
   let expectedSeq = 1;
   let records = 0;
@@ -111,15 +126,37 @@ export async function verifyAuditTrail(
       });
     }
     const record = value as AuditRecord;
-    if (hashRecord(record) !== record.hash) {
+    const keyed = record.mac !== undefined;
+    if (keyed && !key) {
+      return fail({
+        line: no,
+        expectedSeq,
+        seq: record.seq,
+        kind: 'key-required',
+        message: `record seq ${record.seq} is keyed (audit.key): verifying it needs the key (give --config with audit.key)`,
+      });
+    }
+    if (!keyed && key && keyedFrom !== undefined) {
+      return fail({
+        line: no,
+        expectedSeq,
+        seq: record.seq,
+        kind: 'unkeyed',
+        message: `record seq ${record.seq} has no HMAC after keyed records: it was written without the key`,
+      });
+    }
+    if (hashRecord(record, key) !== record.hash) {
       return fail({
         line: no,
         expectedSeq,
         seq: record.seq,
         kind: 'hash-mismatch',
-        message: `record seq ${record.seq} was modified: its hash does not match its content`,
+        message: keyed
+          ? `record seq ${record.seq} does not match its HMAC: modified, or written with another key`
+          : `record seq ${record.seq} was modified: its hash does not match its content`,
       });
     }
+    if (keyed) keyedFrom ??= record.seq;
     if (record.seq !== expectedSeq) {
       const later = record.seq < expectedSeq || (await seqAppearsLater(it, expectedSeq));
       return fail({
@@ -163,7 +200,27 @@ export async function verifyAuditTrail(
       message: `the trail ends at seq ${expectedSeq - 1}, but the anchor names seq ${anchor.seq}: records were removed from its end`,
     });
   }
-  return { ok: true, records, lastSeq: expectedSeq - 1, lastHash: prevHash };
+  if (key && records > 0 && keyedFrom === undefined) {
+    // Nothing in the trail proves it was written with the key: none of its records counts as intact.
+    return {
+      ok: false,
+      records: 0,
+      problem: {
+        line: 1,
+        expectedSeq: 1,
+        kind: 'unkeyed',
+        message:
+          'no record carries an HMAC although a key was given: the trail was written, or rewritten, without the key',
+      },
+    };
+  }
+  return {
+    ok: true,
+    records,
+    lastSeq: expectedSeq - 1,
+    lastHash: prevHash,
+    ...(keyedFrom !== undefined ? { keyedFrom } : {}),
+  };
 }
 
 async function seqAppearsLater(rest: AsyncGenerator<Line>, seq: number): Promise<boolean> {

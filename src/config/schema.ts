@@ -197,6 +197,8 @@ export const targetSchema = z.strictObject({
   timing: rotationTimingSchema.partial().optional(),
   policy: policyOverrideSchema.optional(),
   dataPlane: dataPlaneSchema.optional(),
+  /** Allows http:// (not only https://) for `endpoint` and `dataPlane.url` on a non-loopback host. */
+  allowInsecureHttp: z.boolean().optional(),
   enabled: z.boolean().default(true),
 });
 export type TargetConfig = z.infer<typeof targetSchema>;
@@ -234,7 +236,7 @@ export const alertSchema = z.discriminatedUnion(
       url: z.union([z.url(), secretRefSchema], {
         error: () => 'must be a URL or { env } / { file } reference',
       }),
-      /** HMAC-SHA256 key for the X-Rotator-Signature header. */
+      /** Signing secret for the Standard Webhooks `webhook-signature` header: `whsec_<base64>` or raw. */
       hmacKey: secretRefSchema.optional(),
     }),
     z.strictObject({
@@ -308,7 +310,13 @@ export const configSchema = z
         token: secretRefSchema,
       })
       .optional(),
-    audit: z.strictObject({ path: z.string().min(1).default('./data/audit.jsonl') }).prefault({}),
+    audit: z
+      .strictObject({
+        path: z.string().min(1).default('./data/audit.jsonl'),
+        /** HMAC key of the chain: then a trail rewritten without it fails `audit verify`. */
+        key: secretRefSchema.optional(),
+      })
+      .prefault({}),
     jobs: z
       .strictObject({
         keepCompleted: durationSchema.default(30 * 86_400_000),
@@ -350,7 +358,7 @@ export const configSchema = z
 export type RotatorConfigInput = z.input<typeof configSchema>;
 export type RotatorConfig = z.infer<typeof configSchema>;
 
-interface CrossFieldIssue {
+export interface CrossFieldIssue {
   path: (string | number)[];
   message: string;
 }
@@ -363,7 +371,59 @@ export interface CrossFieldTarget {
   resetApi?: unknown;
   projectId?: unknown;
   clusterId?: unknown;
+  endpoint?: unknown;
+  dataPlane?: unknown;
+  allowInsecureHttp?: unknown;
   credentials: { accessKey?: unknown; secretKey?: unknown; token?: unknown };
+}
+
+/** 127.0.0.0/8, ::1 and localhost: traffic that never leaves the host. */
+function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** The host of an http:// URL that is not loopback; undefined for https, loopback or a non-URL. */
+export function insecureHttpHost(url: unknown): string | undefined {
+  if (typeof url !== 'string') return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  return parsed.protocol === 'http:' && !isLoopbackHost(parsed.hostname) ? parsed.host : undefined;
+}
+
+/** The URLs of a target over which a credential or a password travels, with their paths. */
+function credentialUrls(
+  t: Pick<CrossFieldTarget, 'endpoint' | 'dataPlane'>,
+): { path: (string | number)[]; url: unknown }[] {
+  const dataPlane = t.dataPlane !== null && typeof t.dataPlane === 'object' ? t.dataPlane : {};
+  return [
+    { path: ['endpoint'], url: t.endpoint },
+    { path: ['dataPlane', 'url'], url: (dataPlane as { url?: unknown }).url },
+  ];
+}
+
+/**
+ * Where a target allowed to use http:// (`allowInsecureHttp: true`) does send credentials in clear
+ * text: a warning for check-config and the worker's start, path from the config's root.
+ */
+export function insecureHttpWarnings(config: Pick<RotatorConfig, 'targets'>): CrossFieldIssue[] {
+  const warnings: CrossFieldIssue[] = [];
+  config.targets.forEach((t, i) => {
+    if (t.allowInsecureHttp !== true) return;
+    for (const { path, url } of credentialUrls(t)) {
+      const host = insecureHttpHost(url);
+      if (host === undefined) continue;
+      warnings.push({
+        path: ['targets', i, ...path],
+        message: `http:// to ${host} sends credentials and passwords in clear text (allowed by allowInsecureHttp: true)`,
+      });
+    }
+  });
+  return warnings;
 }
 
 /** Rules that depend on the provider: which fields it needs and which it does not understand. */
@@ -376,6 +436,18 @@ export function targetCrossFieldIssues(t: CrossFieldTarget): CrossFieldIssue[] {
     if (t[field] !== undefined)
       issues.push({ path: [field], message: `only applies to ${onlyFor}, not ${t.provider}` });
   };
+  if (t.allowInsecureHttp !== true) {
+    for (const { path, url } of credentialUrls(t)) {
+      const host = insecureHttpHost(url);
+      if (host === undefined) continue;
+      issues.push({
+        path,
+        message:
+          `http:// to ${host} would send credentials and passwords in clear text: use https://, ` +
+          'or set allowInsecureHttp: true on this target to allow it (loopback hosts need no flag)',
+      });
+    }
+  }
   const { accessKey, secretKey, token } = t.credentials;
   if (t.provider === 'ncp-cdss') {
     need('site');

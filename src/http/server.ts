@@ -7,6 +7,7 @@ import type { Queue } from 'bullmq';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
+import { type Clock, systemClock } from '../core/clock.js';
 import type { RotationControl } from '../worker/types.js';
 import { type AuthScheme, authChallenges, checkAuthorization } from './auth.js';
 
@@ -42,6 +43,13 @@ export interface HttpServerOptions {
   dashboardReadOnly?: boolean;
   /** How long /readyz waits for a check (default 3s). */
   readyTimeoutMs?: number;
+  /**
+   * How long one answer of the checks serves /readyz (default 5s; 0: every request runs them).
+   * Requests meanwhile, and those that arrive while the checks run, share it.
+   */
+  readyCacheMs?: number;
+  /** Time source of that cache (default: the system clock). */
+  clock?: Pick<Clock, 'now'>;
   /** Applied to error messages before they are logged or returned (e.g. redact live secrets). */
   scrub?: (text: string) => string;
 }
@@ -115,14 +123,34 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     res.json({ status: 'ok' });
   });
 
+  // /readyz is unauthenticated and probed often: the checks run at most once per readyCacheMs.
+  const clock = options.clock ?? systemClock;
+  const readyCacheMs = options.readyCacheMs ?? 5_000;
+  let readyAnswer: { at: number; failed: ReadyFailure[] } | undefined;
+  let readyRunning: Promise<ReadyFailure[]> | undefined;
+  const readiness = (): Promise<ReadyFailure[]> => {
+    if (readyAnswer && clock.now() - readyAnswer.at < readyCacheMs) {
+      return Promise.resolve(readyAnswer.failed);
+    }
+    readyRunning ??= runReadyChecks(options.ready, options.readyTimeoutMs ?? 3_000, scrub)
+      .then((failed) => {
+        readyAnswer = { at: clock.now(), failed };
+        // Unauthenticated: the answer names the failing checks only; their errors (paths, hosts) are logged.
+        if (failed.length > 0) logger.warn({ failed }, 'not ready');
+        return failed;
+      })
+      .finally(() => {
+        readyRunning = undefined;
+      });
+    return readyRunning;
+  };
+
   app.get('/readyz', async (_req, res) => {
-    const failed = await runReadyChecks(options.ready, options.readyTimeoutMs ?? 3_000, scrub);
+    const failed = await readiness();
     if (failed.length === 0) {
       res.json({ status: 'ready' });
       return;
     }
-    // Unauthenticated: only the names of the failing checks; their errors (paths, hosts) are logged.
-    logger.warn({ failed }, 'not ready');
     res.status(503).json({ status: 'not ready', failing: failed.map((f) => f.check) });
   });
 

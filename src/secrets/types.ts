@@ -64,8 +64,12 @@ export interface SecretStore {
   dropPending(secretId: string, versionId: string): Promise<void>;
   /** Every version and its stages, newest first; undefined if the secret does not exist. */
   describe(secretId: string): Promise<SecretVersionInfo[] | undefined>;
-  /** Throws if the store cannot be reached (for /readyz). */
-  ping(): Promise<void>;
+  /**
+   * Throws if the store cannot be reached or refuses access to `secretId` (for /readyz). One cheap
+   * call that rotation's own permissions allow (AWS: DescribeSecret, never ListSecrets); it reads no
+   * value, and a secret that does not exist yet is fine.
+   */
+  ping(secretId: string): Promise<void>;
   close(): Promise<void>;
 }
 

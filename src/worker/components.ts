@@ -1,8 +1,10 @@
 import type { Redis } from 'ioredis';
 import { buildAlertSinks, createAlerter } from '../alerts/index.js';
 import { openFileAuditTrail } from '../audit/file-trail.js';
+import { resolveAuditKey } from '../audit/key.js';
+import { formatPath } from '../config/load.js';
 import { resolveRef } from '../config/refs.js';
-import type { RotatorConfig, TargetConfig } from '../config/schema.js';
+import { insecureHttpWarnings, type RotatorConfig, type TargetConfig } from '../config/schema.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { cryptoRandom } from '../core/random.js';
 import { createLogger, type Logger, SecretRegistry, TargetSecrets } from '../log/index.js';
@@ -49,6 +51,14 @@ export interface BuiltComponents extends WorkerComponents {
   /** Lets the metrics read statuses and queue counts at scrape time. */
   attach(control: RotationControl, queues: readonly Queue[]): void;
   flushAlerts(timeoutMs?: number): Promise<boolean>;
+}
+
+/**
+ * The secret /readyz asks the store about: the first enabled target's (else the first target's).
+ * Describing one configured secret needs only the permissions rotation has anyway.
+ */
+export function readyProbeSecretId(config: Pick<RotatorConfig, 'targets'>): string {
+  return (config.targets.find((t) => t.enabled) ?? config.targets[0]!).secret.id;
 }
 
 /** The effective timing and retry of a target: its own values over the config's defaults. */
@@ -116,6 +126,8 @@ export async function buildComponents(opts: BuildComponentsOptions): Promise<Bui
   const { config, redis } = opts;
   const env = opts.env ?? process.env;
   const registry = opts.registry ?? new SecretRegistry();
+  // Before anything is opened: a bad key stops the start with nothing to clean up.
+  const auditKey = resolveAuditKey(config.audit.key, { env, registry });
   const logger =
     opts.logger ??
     createLogger({
@@ -168,6 +180,10 @@ export async function buildComponents(opts: BuildComponentsOptions): Promise<Bui
     targets.set(t.id, prepared);
   }
 
+  for (const warning of insecureHttpWarnings(config)) {
+    logger.warn({ field: formatPath(warning.path) }, warning.message);
+  }
+
   const store = createStore(config.store, { env, ...opts.storeOptions });
   let attached: { control: RotationControl; queues: readonly Queue[] } | undefined;
   const metrics = createRotatorMetrics({
@@ -181,6 +197,7 @@ export async function buildComponents(opts: BuildComponentsOptions): Promise<Bui
   });
   const trail = await openFileAuditTrail({
     path: config.audit.path,
+    key: auditKey,
     scrub: (s: string) => registry.scrub(s),
   });
   const audit = metricsAuditSink(metrics, trail);

@@ -182,6 +182,8 @@ describe('createAlerter', () => {
     const bodies = [...hook.received, ...slack.received].map((r) => r.body);
     expect(hook.received).toHaveLength(2);
     expect(slack.received).toHaveLength(2);
+    // A retry is the same webhook message: same webhook-id, for the receiver to de-duplicate.
+    expect(hook.received[1]!.headers['webhook-id']).toBe(hook.received[0]!.headers['webhook-id']);
     const everything = [
       ...bodies,
       ...lines,

@@ -1,9 +1,9 @@
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildAlertSinks } from '../../src/alerts/from-config.js';
-import { verifySignature } from '../../src/alerts/sign.js';
 import { ConfigError } from '../../src/config/load.js';
 import { alertSchema } from '../../src/config/schema.js';
 import { captureLogger } from './capture-logger.js';
@@ -35,8 +35,10 @@ describe('buildAlertSinks', () => {
       for (const s of sinks) await s.send(sampleAlert());
       const req = hook.received[0]!;
       expect(req.path).toBe('/h');
-      expect(verifySignature(req.body, 'key-from-file', req.headers['x-rotator-signature'] as string)).toBe(
-        true,
+      // A raw key (no whsec_ prefix) signs with its UTF-8 bytes, over id.timestamp.body.
+      const signed = `${String(req.headers['webhook-id'])}.${String(req.headers['webhook-timestamp'])}.${req.body}`;
+      expect(req.headers['webhook-signature']).toBe(
+        `v1,${createHmac('sha256', 'key-from-file').update(signed).digest('base64')}`,
       );
       expect(slack.received[0]!.path).toBe('/services/T/B/S');
     } finally {
@@ -78,5 +80,25 @@ describe('buildAlertSinks', () => {
       { path: 'alerts[1].hmacKey', message: 'environment variable MISSING_KEY is not set' },
     ]);
     expect((err as Error).message).not.toContain('ftp-secret-value');
+  });
+
+  it('refuses a malformed whsec_ signing secret, naming the field and never the value', () => {
+    const { logger } = captureLogger();
+    const configs = [
+      alertSchema.parse({ type: 'webhook', url: 'https://a.example/x', hmacKey: { env: 'SHORT' } }),
+      alertSchema.parse({ type: 'webhook', url: 'https://a.example/y', hmacKey: { env: 'GOOD' } }),
+    ];
+    const short = 'whsec_c2hvcnQta2V5LXZhbHVl';
+    const good = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
+    let err: unknown;
+    try {
+      buildAlertSinks(configs, { logger, env: { SHORT: short, GOOD: good } });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as ConfigError).problems).toEqual([
+      { path: 'alerts[0].hmacKey', message: 'a whsec_ secret must hold at least 24 bytes, got 15' },
+    ]);
+    expect((err as Error).message).not.toContain('c2hvcnQta2V5LXZhbHVl');
   });
 });

@@ -212,3 +212,141 @@ describe('rotator audit verify', () => {
     expect(missing.stderr).toContain('file not found');
   });
 });
+
+describe('rotator audit verify with audit.key (keyed chain)', () => {
+  const KEY = 'audit-hmac-key-4b9e1f0a7c2d3e5f60718293a4b5c6d7';
+  let keyedPath: string;
+  let keyedConfig: string;
+
+  /** A config whose audit trail is `path`, keyed with the key in `keyFile`. */
+  async function keyedConfigFor(path: string, keyFile: string): Promise<string> {
+    const file = join(dir, `keyed-${Math.random().toString(36).slice(2)}.yaml`);
+    const plain = await readFile(configFile, 'utf8');
+    await writeFile(
+      file,
+      plain.replace(
+        `audit: { path: ${JSON.stringify(trailPath)} }`,
+        `audit: { path: ${JSON.stringify(path)}, key: { file: ${JSON.stringify(keyFile)} } }`,
+      ),
+    );
+    return file;
+  }
+
+  async function keyedLines(): Promise<string[]> {
+    return (await readFile(keyedPath, 'utf8')).split('\n').filter((l) => l !== '');
+  }
+
+  /** The trail rewritten from scratch by someone without the key: a changed record, a fresh chain. */
+  async function rewriteWithoutKey(list: string[], key?: Buffer): Promise<string[]> {
+    const { buildRecordLine, AUDIT_GENESIS_HASH } = await import('../../src/audit/record.js');
+    let prev = AUDIT_GENESIS_HASH;
+    return list.map((line, i) => {
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      const { hash: _h, prevHash: _p, seq: _s, mac: _m, ts, ...event } = parsed;
+      if (i === 2) event.actor = 'someone-else';
+      const built = buildRecordLine(event as never, ts as string, i + 1, prev, key);
+      prev = built.record.hash;
+      return built.line.trimEnd();
+    });
+  }
+
+  beforeEach(async () => {
+    const keyFile = join(dir, 'audit.key');
+    await writeFile(keyFile, `${KEY}\n`);
+    keyedPath = join(dir, 'data', 'keyed.jsonl');
+    keyedConfig = await keyedConfigFor(keyedPath, keyFile);
+    const trail = await openFileAuditTrail({ path: keyedPath, key: Buffer.from(KEY) });
+    for (const event of mixedRun().events) await trail.append(event);
+    await trail.close();
+  });
+
+  it('verifies a keyed trail with the key, and refuses to call it intact without the key', async () => {
+    const list = await keyedLines();
+    expect(list.every((l) => l.includes('"mac":"hmac-sha256"'))).toBe(true);
+    const ok = await runCli(['audit', 'verify', '--config', keyedConfig]);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain(`intact: ${list.length} record(s)`);
+    expect(ok.stdout).toContain('HMAC-keyed from seq 1');
+    // --file with --config: the file named, the key from the config.
+    expect((await runCli(['audit', 'verify', '--file', keyedPath, '--config', keyedConfig])).code).toBe(0);
+
+    const noKey = await runCli(['audit', 'verify', '--file', keyedPath]);
+    expect(noKey.code).toBe(1);
+    expect(noKey.stderr).toContain('BROKEN at line 1 (expected seq 1): key-required');
+    // The key is never printed.
+    for (const r of [ok, noKey]) expect(r.stdout + r.stderr).not.toContain(KEY);
+  });
+
+  it('a trail rewritten from scratch without the key fails, though its plain chain is consistent', async () => {
+    const list = await keyedLines();
+    const plainForgery = await rewriteWithoutKey(list);
+    await writeFile(keyedPath, `${plainForgery.join('\n')}\n`);
+    // Without the key this is exactly what an intact unkeyed trail looks like...
+    expect((await runCli(['audit', 'verify', '--file', keyedPath])).code).toBe(0);
+    // ...with it, nothing in the trail proves it was written with the key.
+    const caught = await runCli(['audit', 'verify', '--config', keyedConfig]);
+    expect(caught.code).toBe(1);
+    expect(caught.stderr).toContain('BROKEN at line 1 (expected seq 1): unkeyed: no record carries an HMAC');
+    expect(caught.stderr).toContain('0 record(s) before it are intact');
+
+    // Keyed records forged with a guessed key fail at the first one.
+    const guessed = await rewriteWithoutKey(list, Buffer.from('a-guessed-key-that-is-long-enough'));
+    await writeFile(keyedPath, `${guessed.join('\n')}\n`);
+    const wrongKey = await runCli(['audit', 'verify', '--config', keyedConfig]);
+    expect(wrongKey.code).toBe(1);
+    expect(wrongKey.stderr).toContain(
+      'BROKEN at line 1 (expected seq 1): hash-mismatch: record seq 1 does not match its HMAC',
+    );
+  });
+
+  it('an edited record fails its HMAC; records appended without the key after keyed ones are caught', async () => {
+    const list = await keyedLines();
+    const edited = [...list];
+    edited[4] = edited[4]!.replace('"attempt":', '"attempt":1');
+    expect(edited[4]).not.toBe(list[4]);
+    await writeFile(keyedPath, `${edited.join('\n')}\n`);
+    const out = await runCli(['audit', 'verify', '--config', keyedConfig]);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain('BROKEN at line 5 (expected seq 5): hash-mismatch');
+
+    // Keep the genuine first half, then continue the chain without the key.
+    await writeFile(keyedPath, `${list.slice(0, 6).join('\n')}\n`);
+    const plain = await openFileAuditTrail({ path: keyedPath });
+    await plain.append(mixedRun().events[0]!);
+    await plain.close();
+    const tail = await runCli(['audit', 'verify', '--config', keyedConfig]);
+    expect(tail.code).toBe(1);
+    expect(tail.stderr).toContain(
+      'BROKEN at line 7 (expected seq 7): unkeyed: record seq 7 has no HMAC after keyed records',
+    );
+  });
+
+  it('a trail started without a key and continued with one verifies, keyed from the first keyed record', async () => {
+    const before = (await lines()).length;
+    const keyFile = join(dir, 'audit.key');
+    const migrated = await keyedConfigFor(trailPath, keyFile);
+    const trail = await openFileAuditTrail({ path: trailPath, key: Buffer.from(KEY) });
+    await trail.append(mixedRun().events[0]!);
+    await trail.close();
+    const out = await runCli(['audit', 'verify', '--config', migrated]);
+    expect(out.stderr).toBe('');
+    expect(out.stdout).toContain(`intact: ${before + 1} record(s)`);
+    expect(out.stdout).toContain(`HMAC-keyed from seq ${before + 1}`);
+    // The unkeyed part is covered too: its last record is chained into the first keyed one.
+    const list = await lines();
+    list[before - 1] = list[before - 1]!.replace('"attempt":', '"attempt":1');
+    await writeLines(list);
+    expect((await runCli(['audit', 'verify', '--config', migrated])).code).toBe(1);
+  });
+
+  it('a key shorter than 16 bytes is a config error naming audit.key, never the value', async () => {
+    const shortFile = join(dir, 'short.key');
+    await writeFile(shortFile, 'short-key-x\n');
+    const config = await keyedConfigFor(keyedPath, shortFile);
+    const out = await runCli(['audit', 'verify', '--config', config]);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toContain('audit.key: must be at least 16 bytes, got 11');
+    expect(out.stderr).not.toContain('short-key-x');
+  });
+});

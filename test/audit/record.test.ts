@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/audit/canonical.js';
@@ -60,6 +61,30 @@ describe('audit record serialisation', () => {
         },
       ),
       { numRuns: 1000 },
+    );
+  });
+
+  it('keyed: the same, with mac set and hash the HMAC-SHA256 (with this key only) of the rest', () => {
+    fc.assert(
+      fc.property(
+        event,
+        fc.integer({ min: 1, max: 1e9 }),
+        fc.uint8Array({ minLength: 16, maxLength: 64 }),
+        (e, seq, keyBytes) => {
+          const key = Buffer.from(keyBytes);
+          const clean = sanitizeEvent(e);
+          const prev = '0'.repeat(64);
+          const { record, line } = buildRecordLine(clean, '2026-11-29T08:00:00.000Z', seq, prev, key);
+          expect(record.mac).toBe('hmac-sha256');
+          const { hash, ...rest } = record;
+          expect(hash).toBe(createHmac('sha256', key).update(referenceCanonical(rest)).digest('hex'));
+          expect(hashRecord(record, key)).toBe(hash);
+          expect(hashRecord(record, Buffer.concat([key, Buffer.from('x')]))).not.toBe(hash);
+          expect(() => hashRecord(record)).toThrow(/keyed/);
+          expect(line).toBe(recordLine(record));
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

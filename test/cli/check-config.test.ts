@@ -72,6 +72,10 @@ const broken: Record<string, string[]> = {
   'bad-store-type.yaml': ['store.type: type must be one of: aws-secrets-manager, file'],
   'bad-redis-url.yaml': ['redis.url: must be a redis:// or rediss:// URL'],
   'unknown-region.yaml': ["targets[0].region: unknown region 'eu-xx'"],
+  'insecure-http.yaml': [
+    'targets[0].endpoint: http:// to css.eu-de.example.internal:8080 would send credentials and passwords in clear text: use https://, or set allowInsecureHttp: true on this target',
+    'targets[0].dataPlane.url: http:// to 192.168.0.122:9200 would send credentials',
+  ],
   'many-problems.yaml': [
     "defaults.schedule.every: invalid duration 'soon'",
     "targets[0].policy.length: 4 is outside ncp-cdss's range 8-20",
@@ -129,6 +133,68 @@ describe('rotator check-config on the example', () => {
     expect(lines[4]).toMatch(
       /cron "30 2 \* \* 1" Europe\/Amsterdam\s+secret staging\/css\/search-eu-nl\/admin \(disabled\)$/,
     );
+  });
+});
+
+describe('http:// where a password travels', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'check-config-http-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  function configWith(targetLines: string): string {
+    const file = join(dir, 'rotator.yaml');
+    writeFileSync(
+      file,
+      `store: { type: file, path: ${join(dir, 'secrets.json')} }
+targets:
+  - id: search-eu-de
+    provider: otc-css
+    region: eu-de
+    projectId: p1
+    clusterId: c1
+    credentials: { accessKey: { env: OTC_AK }, secretKey: { env: OTC_SK } }
+    secret: { id: prod/css/search-eu-de/admin }
+${targetLines}`,
+    );
+    return file;
+  }
+
+  it('accepts http:// on loopback hosts without a flag and without a warning', async () => {
+    for (const host of ['127.0.0.1:8787', '127.8.9.10', 'localhost:9200', 'LOCALHOST', '[::1]:8787']) {
+      const file = configWith(`    endpoint: http://${host}\n    dataPlane: { url: 'http://${host}/' }\n`);
+      const { code, stderr } = await run('--config', file);
+      expect({ host, code, stderr }).toEqual({ host, code: 0, stderr: '' });
+    }
+  });
+
+  it('refuses http:// to a look-alike of loopback', async () => {
+    for (const host of ['127.0.0.1.example.com', 'localhost.example.com', '10.0.0.1', '[::2]']) {
+      const file = configWith(`    endpoint: http://${host}:8787\n`);
+      const { code, stderr } = await run('--config', file);
+      expect(code, host).toBe(2);
+      expect(stderr, host).toMatch(/^targets\[0\]\.endpoint: http:\/\/ to \S+ would send credentials/);
+    }
+  });
+
+  it('with allowInsecureHttp: true exits 0 and warns for each clear-text URL on stderr', async () => {
+    const file = configWith(
+      `    endpoint: http://sandbox:8787\n    dataPlane: { url: 'http://10.1.2.3:9200/' }\n    allowInsecureHttp: true\n`,
+    );
+    const { code, stdout, stderr } = await run('--config', file);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^search-eu-de\s+otc-css/);
+    expect(stderr.trimEnd().split('\n')).toEqual([
+      'warning: targets[0].endpoint: http:// to sandbox:8787 sends credentials and passwords in clear text (allowed by allowInsecureHttp: true)',
+      'warning: targets[0].dataPlane.url: http:// to 10.1.2.3:9200 sends credentials and passwords in clear text (allowed by allowInsecureHttp: true)',
+    ]);
+  });
+
+  it('https:// needs no flag and gets no warning, even with the flag set', async () => {
+    const file = configWith(`    endpoint: https://css.example.com\n    allowInsecureHttp: true\n`);
+    const { code, stderr } = await run('--config', file);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
   });
 });
 

@@ -1,7 +1,17 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startHttpServer, type HttpServerHandle, type ReadyCheck } from '../../src/http/server.js';
+import {
+  startHttpServer,
+  type HttpServerHandle,
+  type HttpServerOptions,
+  type ReadyCheck,
+} from '../../src/http/server.js';
+import { manualClock } from '../../src/core/clock.js';
+import { createStore } from '../../src/secrets/index.js';
 import { createRotatorMetrics } from '../../src/metrics/registry.js';
 import { redisUrl, uniquePrefix } from '../support/redis.js';
 import { memoryLogger, recordingControl, STATUSES } from './support.js';
@@ -27,7 +37,10 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function start(ready: ReadyCheck = async () => {}) {
+async function start(
+  ready: ReadyCheck = async () => {},
+  extra: Pick<HttpServerOptions, 'clock' | 'readyCacheMs'> = {},
+) {
   const logger = memoryLogger();
   const control = recordingControl();
   server = await startHttpServer({
@@ -36,6 +49,7 @@ async function start(ready: ReadyCheck = async () => {}) {
     token: TOKEN,
     control,
     ready,
+    ...extra,
     registry: createRotatorMetrics({ statuses: () => control.statuses() }).registry,
     queues: [queue],
     logger,
@@ -67,16 +81,21 @@ describe('health and readiness', () => {
   it('/readyz is 200 when every check passes and 503 naming only the failing part otherwise', async () => {
     let storeUp = true;
     const detail = 'secret store unreachable: open /var/lib/rotator/secrets.json: ECONNREFUSED';
-    const { url, logger } = await start({
-      redis: async () => {
-        await connection.ping();
+    const clock = manualClock();
+    const { url, logger } = await start(
+      {
+        redis: async () => {
+          await connection.ping();
+        },
+        store: async () => {
+          if (!storeUp) throw new Error(detail);
+        },
       },
-      store: async () => {
-        if (!storeUp) throw new Error(detail);
-      },
-    });
+      { clock, readyCacheMs: 5_000 },
+    );
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     storeUp = false;
+    clock.advance(5_000); // the cached answer has expired
     const res = await fetch(`${url}/readyz`);
     expect(res.status).toBe(503);
     const text = await res.text();
@@ -88,6 +107,55 @@ describe('health and readiness', () => {
     const logged = logger.entries.filter((e) => e.msg === 'not ready');
     expect(logged).toHaveLength(1);
     expect(logged[0]!.obj).toEqual({ failed: [{ check: 'store', error: detail }] });
+  });
+
+  it('/readyz runs its checks once per cache window, however many probes arrive', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'readyz-'));
+    const store = createStore({ type: 'file', path: join(dir, 'secrets.enc') });
+    const calls = { redis: 0, store: 0 };
+    let storeUp = true;
+    const clock = manualClock();
+    try {
+      const { url, logger } = await start(
+        {
+          redis: async () => {
+            calls.redis += 1;
+            await connection.ping();
+          },
+          store: async () => {
+            calls.store += 1;
+            if (!storeUp) throw new Error('store down');
+            await store.ping('prod/css/search/admin');
+          },
+        },
+        { clock, readyCacheMs: 5_000 },
+      );
+      const probe = async () => (await fetch(`${url}/readyz`)).status;
+      // Ten at once (they share one run of the checks), then ten one after the other.
+      expect(await Promise.all(Array.from({ length: 10 }, probe))).toEqual(Array(10).fill(200));
+      for (let i = 0; i < 10; i++) expect(await probe()).toBe(200);
+      expect(calls).toEqual({ redis: 1, store: 1 });
+
+      // Just inside the window: still the cached answer, even though the store is now down.
+      storeUp = false;
+      clock.advance(4_999);
+      expect(await probe()).toBe(200);
+      expect(calls).toEqual({ redis: 1, store: 1 });
+
+      // Past it: one new run; its failure is cached (and logged) once too.
+      clock.advance(1);
+      for (let i = 0; i < 5; i++) expect(await probe()).toBe(503);
+      expect(calls).toEqual({ redis: 2, store: 2 });
+      expect(logger.entries.filter((e) => e.msg === 'not ready')).toHaveLength(1);
+
+      storeUp = true;
+      clock.advance(5_000);
+      expect(await probe()).toBe(200);
+      expect(calls).toEqual({ redis: 3, store: 3 });
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('/readyz takes a single function too, and a check that hangs times out', async () => {

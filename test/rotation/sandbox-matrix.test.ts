@@ -381,7 +381,7 @@ function wrapStore(s: SecretStore, fire: Fire): SecretStore {
     },
     dropPending: (id, v) => s.dropPending(id, v),
     describe: (id) => s.describe(id),
-    ping: () => s.ping(),
+    ping: (id) => s.ping(id),
     close: () => s.close(),
   };
 }

@@ -174,9 +174,43 @@ describe('aws-secrets-manager store: what AWS sees', () => {
     });
     const e2 = await caught(dead.getCurrent(secretId));
     expect(e2.kind).toBe('unavailable');
-    await caught(dead.ping());
+    await caught(dead.ping(secretId));
     await dead.close();
     await store.close();
+  });
+
+  it('ping needs only what rotation needs: one DescribeSecret, no ListSecrets, no value read', async () => {
+    // Its own endpoint: an IAM policy scoped to the rotated secrets, where ListSecrets is denied.
+    const own = await startSecretsManagerEndpoint();
+    const store = createAwsSecretsManagerStore({
+      region: own.region,
+      endpoint: own.url,
+      clientConfig: own.clientConfig(),
+    });
+    const secretId = id();
+    own.fail({ operation: 'ListSecrets', status: 400, type: 'AccessDeniedException', count: 1000 });
+    try {
+      const before = own.requests.length;
+      await store.ping(secretId); // not created yet: reachable and allowed is all /readyz asks
+      await store.stagePending(secretId, randomUUID(), value());
+      const afterStage = own.requests.length;
+      await store.ping(secretId);
+      expect(own.requests.slice(before, before + 1)).toEqual([
+        { operation: 'DescribeSecret', secretId, status: 400 },
+      ]);
+      expect(own.requests.slice(afterStage)).toEqual([
+        { operation: 'DescribeSecret', secretId, status: 200 },
+      ]);
+
+      // Denied on the secret itself: not ready, and the error names the call and the secret.
+      own.fail({ operation: 'DescribeSecret', status: 400, type: 'AccessDeniedException' });
+      const denied = await caught(store.ping(secretId));
+      expect(denied.kind).toBe('invalid');
+      expect(denied.message).toContain(`DescribeSecret on secret ${secretId} failed: AccessDeniedException`);
+    } finally {
+      await store.close();
+      await own.close();
+    }
   });
 
   it('a secret marked for deletion is invalid; a value that is not rotator JSON is corrupt', async () => {

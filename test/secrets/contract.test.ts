@@ -343,7 +343,12 @@ describe.each(harnesses)('SecretStore contract: $name', (h) => {
     expect(await store.describe(id)).toBeUndefined();
   });
 
-  it('answers ping', async () => {
-    await expect(h.store().ping()).resolves.toBeUndefined();
+  it('answers ping for a secret that exists and for one not created yet; refuses a bad id', async () => {
+    const store = h.store();
+    const id = secretId();
+    await expect(store.ping(id)).resolves.toBeUndefined();
+    await store.stagePending(id, token(), value(pw()));
+    await expect(store.ping(id)).resolves.toBeUndefined();
+    await expectStoreError(store.ping('bad id with spaces'), 'invalid');
   });
 });

@@ -190,8 +190,9 @@ export class MemoryStore implements SecretStore {
       }));
   }
 
-  async ping(): Promise<void> {
-    await this.hook('ping', 'before', []);
+  async ping(secretId: string): Promise<void> {
+    await this.hook('ping', 'before', [secretId]);
+    assertSecretId(secretId);
     if (this.closed) throw new SecretStoreError('unavailable', 'store is closed');
   }
 

@@ -3,6 +3,7 @@ import { buildRotationHistory, type JobLogLookup, withJobLogs } from '../../audi
 import { AUDIT_FORMATS, type AuditFormat, formatHistory } from '../../audit/format.js';
 import { readAuditTrail } from '../../audit/read.js';
 import { parseTimeArg } from '../../audit/time-arg.js';
+import { resolveAuditKey } from '../../audit/key.js';
 import { parseAnchor, verifyAuditTrail } from '../../audit/verify.js';
 import { configPath, loadConfig } from '../../config/load.js';
 import type { RotatorConfig } from '../../config/schema.js';
@@ -86,7 +87,10 @@ export function registerAudit(program: Command, deps: AuditCommandDeps = {}): vo
     .command('verify')
     .description('Check the audit trail is intact; exit 1 and print the first broken or missing record')
     .option('--config <file>', 'config file (default: $ROTATOR_CONFIG or config/rotator.yaml)')
-    .option('--file <path>', 'verify this audit trail instead of the configured one')
+    .option(
+      '--file <path>',
+      'verify this audit trail instead of the configured one (with --config too, for its audit.key)',
+    )
     .option(
       '--anchor <seq:hash>',
       'also check the trail still holds this record (as printed by an earlier verify, kept elsewhere)',
@@ -95,14 +99,19 @@ export function registerAudit(program: Command, deps: AuditCommandDeps = {}): vo
       // `--config` may have been parsed by the parent command.
       const parent = cmd.parent?.opts<ListOptions>() ?? { format: 'table' };
       const file = opts.file ?? parent.file;
-      const path = file ?? loadConfig(configPath(opts.config ?? parent.config)).audit.path;
+      const configFile = opts.config ?? parent.config;
+      // With --file, the config (for audit.key) is read only when --config names it.
+      const config =
+        file !== undefined && configFile === undefined ? undefined : loadConfig(configPath(configFile));
+      const path = file ?? config!.audit.path;
+      const key = resolveAuditKey(config?.audit.key, { source: configPath(configFile) });
       const anchor = opts.anchor === undefined ? undefined : parseAnchor(opts.anchor);
       if (opts.anchor !== undefined && !anchor) {
         throw new ExitError(EXIT.usage, `--anchor must be <seq>:<64 hex digits>, got '${opts.anchor}'`);
       }
       let result;
       try {
-        result = await verifyAuditTrail(path, { anchor });
+        result = await verifyAuditTrail(path, { anchor, key });
       } catch (err) {
         throw new ExitError(EXIT.failure, `audit trail ${path}: ${describeReadError(err)}`);
       }
@@ -117,7 +126,8 @@ export function registerAudit(program: Command, deps: AuditCommandDeps = {}): vo
       }
       write(
         `audit trail ${path} is intact: ${result.records} record(s), last seq ${result.lastSeq}, head ${result.lastHash}` +
-          `${anchor ? `, holds anchor seq ${anchor.seq}` : ''}\n` +
+          `${anchor ? `, holds anchor seq ${anchor.seq}` : ''}` +
+          `${result.keyedFrom !== undefined ? `, HMAC-keyed from seq ${result.keyedFrom}` : ''}\n` +
           (result.lastSeq > 0
             ? `anchor for a later check (keep it outside this host): ${result.lastSeq}:${result.lastHash}\n`
             : ''),

@@ -1,8 +1,13 @@
 import type { Command } from 'commander';
 import { formatDuration } from '../../config/duration.js';
-import { ConfigError, configPath, readConfigFile } from '../../config/load.js';
+import { ConfigError, configPath, formatPath, readConfigFile } from '../../config/load.js';
 import { checkRefs } from '../../config/refs.js';
-import type { RotatorConfig, Schedule, TargetConfig } from '../../config/schema.js';
+import {
+  insecureHttpWarnings,
+  type RotatorConfig,
+  type Schedule,
+  type TargetConfig,
+} from '../../config/schema.js';
 import { processSecrets } from '../../log/secret-registry.js';
 
 interface CheckConfigOptions {
@@ -30,7 +35,8 @@ export function targetLines(config: RotatorConfig): string[] {
 
 /**
  * `rotator check-config [--config F] [--resolve]`: every problem as `path: message` and exit 2 (via
- * ConfigError, printed by main), or one line per target and exit 0.
+ * ConfigError, printed by main), or one line per target and exit 0 (after any `warning:` lines on
+ * stderr, e.g. a target allowed to use http://).
  */
 export function registerCheckConfig(program: Command): void {
   program
@@ -48,6 +54,9 @@ export function registerCheckConfig(program: Command): void {
       if (options.resolve) {
         const problems = checkRefs(result.config, process.env, processSecrets);
         if (problems.length > 0) throw new ConfigError(file, problems);
+      }
+      for (const w of insecureHttpWarnings(result.config)) {
+        process.stderr.write(`warning: ${formatPath(w.path)}: ${w.message}\n`);
       }
       process.stdout.write(`${targetLines(result.config).join('\n')}\n`);
     });

@@ -3,7 +3,7 @@ import { configPath, loadConfig } from '../../config/load.js';
 import { resolveRef } from '../../config/refs.js';
 import { startHttpServer } from '../../http/server.js';
 import { createRedisConnection } from '../../queue/connection.js';
-import { buildComponents } from '../../worker/components.js';
+import { buildComponents, readyProbeSecretId } from '../../worker/components.js';
 import { startWorkerRuntime } from '../../worker/runtime.js';
 
 export function registerWorker(program: Command): void {
@@ -28,7 +28,10 @@ export function registerWorker(program: Command): void {
           port: config.http.port,
           token,
           control: runtime.control,
-          ready: { redis: async () => void (await redis.ping()), store: () => components.store.ping() },
+          ready: {
+            redis: async () => void (await redis.ping()),
+            store: () => components.store.ping(readyProbeSecretId(config)),
+          },
           registry: components.metrics.registry,
           queues: [runtime.queues.rotations, runtime.queues.triggers, runtime.queues.requests],
           logger,

@@ -2,7 +2,6 @@ import {
   CreateSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
-  ListSecretsCommand,
   ListSecretVersionIdsCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
@@ -393,8 +392,10 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
       );
     },
 
-    async ping() {
-      await send('ListSecrets', '*', undefined, () => client.send(new ListSecretsCommand({ MaxResults: 1 })));
+    async ping(secretId) {
+      assertSecretId(secretId);
+      // DescribeSecret: metadata only, and a permission rotation needs anyway (ListSecrets is not).
+      await labelsOf(secretId);
     },
 
     async close() {

@@ -360,7 +360,8 @@ export function createFileStore(options: FileStoreOptions): FileStore {
       return secret ? describeSecret(secret) : undefined;
     },
 
-    async ping() {
+    async ping(secretId) {
+      assertSecretId(secretId);
       await fs.access(dirname(path)).catch((err: NodeJS.ErrnoException) => {
         throw new SecretStoreError(
           'unavailable',

@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import { validateConfig } from '../config/load.js';
 import type { RotatorConfig, TargetConfig } from '../config/schema.js';
 import { createLogger, SecretRegistry } from '../log/index.js';
@@ -13,7 +12,7 @@ import {
   type SandboxFault,
   sandboxTarget,
 } from '../sandbox/index.js';
-import { createRedisConnection } from '../queue/connection.js';
+import { createRedisConnection, describeRedis, type RedisConnection } from '../queue/connection.js';
 import { type RotationOutcome, waitForRotations } from '../queue/wait.js';
 import { type PrivateRedis, RedisServerMissingError, startPrivateRedis } from '../util/redis-server.js';
 import { buildComponents } from '../worker/components.js';
@@ -176,7 +175,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'rotator-demo-'));
   let redisServer: PrivateRedis | undefined;
   let sandbox: Sandbox | undefined;
-  let redis: Redis | undefined;
+  let redis: RedisConnection | undefined;
   let runtime: WorkerRuntime | undefined;
   let prefix: string | undefined;
   try {
@@ -193,13 +192,15 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     out.write(
       `secret-rotator demo\n  sandbox  ${sandbox.url} (${clusters.length} clusters on 3 simulated clouds)\n`,
     );
-    out.write(`  redis    ${r.url}${r.server ? ' (private redis-server)' : ''}, prefix ${prefix}\n`);
+    out.write(
+      `  redis    ${describeRedis(r.url)}${r.server ? ' (private redis-server)' : ''}, prefix ${prefix}\n`,
+    );
     out.write(`  store    ${config.store.type === 'file' ? config.store.path : ''} (encrypted file store)\n`);
     out.write(`  audit    ${config.audit.path}\n\n`);
 
     const alerts: Alert[] = [];
     const registry = new SecretRegistry();
-    redis = createRedisConnection(r.url, 'rotator-demo');
+    redis = createRedisConnection(r.url, { name: 'rotator-demo', registry });
     const components = await buildComponents({
       config,
       redis,

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connection.js';
 import {
   QUEUE_NAMES,
   type RotateJobData,
@@ -14,14 +14,14 @@ export type TriggerQueue = Queue<Partial<ScheduledRotationData>, void, string>;
 export interface RotatorQueues {
   /** BullMQ key prefix (config redis.prefix). */
   prefix: string;
-  connection: Redis;
+  connection: RedisConnection;
   rotations: RotationQueue;
   triggers: TriggerQueue;
   close(): Promise<void>;
 }
 
 /** Opens both queues on one connection; `close()` closes the queues, not the connection. */
-export function openQueues(connection: Redis, prefix: string): RotatorQueues {
+export function openQueues(connection: RedisConnection, prefix: string): RotatorQueues {
   const rotations: RotationQueue = new Queue(QUEUE_NAMES.rotations, { connection, prefix });
   const triggers: TriggerQueue = new Queue(QUEUE_NAMES.triggers, { connection, prefix });
   return {

@@ -1,36 +1,14 @@
 import { readFile } from 'node:fs/promises';
-import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEMO_CLUSTERS } from '../../src/demo/run.js';
 import { waitForRotations } from '../../src/queue/wait.js';
+import { dumpRedis } from '../support/redis-dump.js';
 import { type Harness, startHarness } from './harness.js';
 
 let h: Harness | undefined;
 afterAll(async () => {
   await h?.close();
 });
-
-/** Every key of the Redis database and every value in it, read by type. */
-async function dumpRedis(redis: Redis): Promise<string[]> {
-  const out: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'COUNT', 500);
-    cursor = next;
-    for (const key of keys) {
-      out.push(key);
-      const type = await redis.type(key);
-      if (type === 'string') out.push((await redis.get(key)) ?? '');
-      else if (type === 'hash') out.push(...Object.entries(await redis.hgetall(key)).flat());
-      else if (type === 'list') out.push(...(await redis.lrange(key, 0, -1)));
-      else if (type === 'set') out.push(...(await redis.smembers(key)));
-      else if (type === 'zset') out.push(...(await redis.zrange(key, 0, -1, 'WITHSCORES')));
-      else if (type === 'stream')
-        for (const [id, fields] of await redis.xrange(key, '-', '+')) out.push(id, ...fields);
-    }
-  } while (cursor !== '0');
-  return out;
-}
 
 describe('after a demo-sized run', () => {
   it('no generated password is in Redis, the logs, the alerts or the audit trail', async () => {

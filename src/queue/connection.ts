@@ -198,6 +198,25 @@ export function createClientConnection(
 }
 
 /**
+ * Connects a client connection. When it fails, the error is the most telling one seen (the server's
+ * WRONGPASS, a TLS verification error), not only ioredis's closing "Connection is closed.".
+ */
+export async function connectClient(connection: RedisConnection): Promise<void> {
+  let last: Error | undefined;
+  const remember = (err: Error) => {
+    last = err;
+  };
+  connection.on('error', remember);
+  try {
+    await connection.connect();
+  } catch (err) {
+    throw last ?? err;
+  } finally {
+    connection.off('error', remember);
+  }
+}
+
+/**
  * Where the redis block points, for messages and logs: never a user or password
  * (`redis://10.0.0.5:6379`, `sentinel master 'mymaster' via 10.0.0.5:26379`, `cluster 10.0.0.7:7000`).
  */

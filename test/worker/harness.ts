@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster } from 'ioredis';
 import { validateConfig } from '../../src/config/load.js';
-import type { RedisConfigInput } from '../../src/config/redis-schema.js';
+import { applyRedisUrl, type RedisConfigInput } from '../../src/config/redis-schema.js';
 import type { RotatorConfig, RotatorConfigInput, TargetConfig } from '../../src/config/schema.js';
 import { createLogger, SecretRegistry } from '../../src/log/index.js';
 import type { ProviderId } from '../../src/providers/ids.js';
@@ -114,8 +114,7 @@ export function harnessConfig(
     };
   });
   const result = validateConfig({
-    redis: { url: redisUrl(), prefix },
-    ...(extra.redis ? { redis: extra.redis } : {}),
+    redis: { prefix },
     store: { type: 'file', path: join(dir, 'secrets.json') },
     audit: { path: join(dir, 'audit.jsonl') },
     defaults: FAST_DEFAULTS,
@@ -124,6 +123,12 @@ export function harnessConfig(
     targets,
   });
   if (!result.ok) throw new Error(result.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
+  if (!extra.redis) {
+    // The run's Redis is given like REDIS_URL: its URL may carry a password, a config file's may not.
+    const applied = applyRedisUrl(result.config.redis, redisUrl());
+    if (!applied.ok) throw new Error(`REDIS_URL: ${applied.message}`);
+    result.config.redis = applied.redis;
+  }
   return { config: result.config, env };
 }
 

@@ -1,5 +1,5 @@
 import type { RotatorConfig } from '../../config/schema.js';
-import { createClientConnection, describeRedis } from '../../queue/connection.js';
+import { connectClient, createClientConnection, describeRedis } from '../../queue/connection.js';
 import { openQueues, type RotatorQueues } from '../../queue/queues.js';
 import { TargetStateStore } from '../../queue/target-state.js';
 import { processSecrets } from '../../log/secret-registry.js';
@@ -24,7 +24,7 @@ export async function withCliClient<T>(
 ): Promise<T> {
   const connection = createClientConnection(config.redis);
   try {
-    await connection.connect().catch((err: Error) => {
+    await connectClient(connection).catch((err: Error) => {
       // describeRedis never shows a user or password; the scrub catches one an error might echo.
       throw new ExitError(
         EXIT.failure,

@@ -240,6 +240,17 @@ function policyFrom(reply: unknown): string | undefined {
   return undefined;
 }
 
+/** INFO memory first (managed services that refuse CONFIG usually allow it), then CONFIG GET. */
+async function readEvictionPolicy(client: Redis): Promise<string | undefined> {
+  try {
+    const policy = /^maxmemory_policy:(\S+)/m.exec(await client.info('memory'))?.[1];
+    if (policy !== undefined) return policy;
+  } catch {
+    // refused: ask CONFIG instead
+  }
+  return policyFrom(await client.config('GET', 'maxmemory-policy'));
+}
+
 export interface EvictionPolicyLogger {
   warn(obj: object, msg: string): void;
   /** Optional: where a refused CONFIG is noted (pino's debug level). */
@@ -249,7 +260,9 @@ export interface EvictionPolicyLogger {
 /**
  * BullMQ needs `maxmemory-policy noeviction`: under memory pressure any other policy deletes queue
  * keys (jobs, locks, schedulers) silently. Warns for every server (each master of a cluster) whose
- * policy is another one. Managed services often refuse CONFIG: that is noted at debug level only.
+ * policy is another one. A server that answers neither INFO nor CONFIG (some managed services
+ * restrict both) is noted at debug level only. BullMQ prints its own console warning too; this one
+ * goes to the structured log, where it can be alerted on.
  * Returns the policies found, by server.
  */
 export async function checkEvictionPolicy(
@@ -264,11 +277,11 @@ export async function checkEvictionPolicy(
   for (const { label, client } of servers) {
     let policy: string | undefined;
     try {
-      policy = policyFrom(await client.config('GET', 'maxmemory-policy'));
+      policy = await readEvictionPolicy(client);
     } catch (err) {
       logger.debug?.(
         { server: label, err: (err as Error).message },
-        'cannot read maxmemory-policy (CONFIG refused): make sure it is noeviction',
+        'cannot read maxmemory-policy (INFO and CONFIG refused): make sure it is noeviction',
       );
       continue;
     }

@@ -71,6 +71,9 @@ const broken: Record<string, string[]> = {
   ],
   'bad-store-type.yaml': ['store.type: type must be one of: aws-secrets-manager, file'],
   'bad-redis-url.yaml': ['redis.url: must be a redis:// or rediss:// URL'],
+  'redis-url-password.yaml': [
+    'redis.url: must not contain a password: give it as redis.password: { env: NAME } or { file: PATH }',
+  ],
   'unknown-region.yaml': ["targets[0].region: unknown region 'eu-xx'"],
   'many-problems.yaml': [
     "defaults.schedule.every: invalid duration 'soon'",
@@ -106,6 +109,9 @@ describe('rotator check-config on broken configs', () => {
   it('never echoes a literal credential it rejects', async () => {
     const { stderr } = await run('--config', join(FIXTURES, 'literal-credential.yaml'));
     expect(stderr).not.toContain('wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY');
+    const redis = await run('--config', join(FIXTURES, 'redis-url-password.yaml'));
+    expect(redis.stderr).toContain('redis.url:');
+    expect(redis.stderr).not.toContain('Hunter2');
   });
 });
 

@@ -1,5 +1,6 @@
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkEvictionPolicy } from '../../src/queue/connection.js';
 import {
   type ClusterRedis,
   type ServerGroup,
@@ -41,8 +42,14 @@ describe('Redis Cluster (three masters, requirepass)', () => {
       expect(keys.length).toBeGreaterThan(10);
       const slots = new Set(await Promise.all(keys.map((k) => cluster.cluster('KEYSLOT', k))));
       expect(slots.size).toBe(1);
-      // the cluster really has three masters and the slot lives on one of them
+      // the cluster really has three masters, and the start-up check reads each one's policy
       expect(cluster.nodes('master')).toHaveLength(3);
+      const warnings: string[] = [];
+      const policies = await checkEvictionPolicy(cluster, {
+        warn: (_o: object, m: string) => void warnings.push(m),
+      });
+      expect([...policies.values()]).toEqual(['noeviction', 'noeviction', 'noeviction']);
+      expect(warnings).toEqual([]);
     } finally {
       await fleet.close();
     }

@@ -94,6 +94,25 @@ function tlsOptions(
   };
 }
 
+/** The redis block's TLS files that cannot be read (check-config --resolve), as config problems. */
+export function redisTlsProblems(
+  redis: RedisConfig,
+  readFile: (path: string) => Buffer = (path) => readFileSync(path),
+): { path: string; message: string }[] {
+  const problems: { path: string; message: string }[] = [];
+  for (const field of ['ca', 'cert', 'key'] as const) {
+    const path = redis.tls?.[field];
+    if (path === undefined) continue;
+    try {
+      readFile(path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      problems.push({ path: `redis.tls.${field}`, message: `cannot read file ${path} (${code})` });
+    }
+  }
+  return problems;
+}
+
 const nodesOf = (list: readonly string[]): HostPort[] => list.map((n) => parseHostPort(n)!);
 
 /**

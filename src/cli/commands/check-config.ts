@@ -4,6 +4,7 @@ import { ConfigError, configPath, readConfigFile } from '../../config/load.js';
 import { checkRefs } from '../../config/refs.js';
 import type { RotatorConfig, Schedule, TargetConfig } from '../../config/schema.js';
 import { processSecrets } from '../../log/secret-registry.js';
+import { redisTlsProblems } from '../../queue/connection.js';
 
 interface CheckConfigOptions {
   config?: string;
@@ -46,7 +47,10 @@ export function registerCheckConfig(program: Command): void {
       const result = readConfigFile(file);
       if (!result.ok) throw new ConfigError(file, result.problems);
       if (options.resolve) {
-        const problems = checkRefs(result.config, process.env, processSecrets);
+        const problems = [
+          ...checkRefs(result.config, process.env, processSecrets),
+          ...redisTlsProblems(result.config.redis),
+        ];
         if (problems.length > 0) throw new ConfigError(file, problems);
       }
       process.stdout.write(`${targetLines(result.config).join('\n')}\n`);

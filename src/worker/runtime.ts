@@ -167,7 +167,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
           if ((await connection.get(epochKey)) === null) {
             logger.warn({}, 'redis lost its data: restoring job schedulers and pending rotations');
             await recover();
-            // Redis answered the reconcile: a good moment to check the one server setting BullMQ relies on.
+            // A Redis that lost its data may be a new server with other settings.
             await checkEvictionPolicy(connection, logger);
           }
         } catch (err) {

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queue/connection.js';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../core/clock.js';
 import { type Random, cryptoRandom } from '../core/random.js';
@@ -20,7 +20,7 @@ export interface AlerterOptions {
   /** Where alerts go. A log sink is added in front when none is named 'log'. */
   sinks: AlertSink[];
   /** Shared by every worker: folding is decided here. */
-  redis: Redis;
+  redis: RedisConnection;
   /** Key prefix (the config's redis.prefix). */
   prefix: string;
   /** Repeats of one alert key within this window are folded into the next alert after it. */
@@ -82,7 +82,7 @@ return 1
 
 const REPEAT_COUNTER_TTL_MS = 30 * 86_400_000;
 
-interface FoldingRedis extends Redis {
+type FoldingRedis = RedisConnection & {
   rotatorAlertFold(
     marker: string,
     counter: string,
@@ -97,7 +97,7 @@ interface FoldingRedis extends Redis {
     repeats: number,
     ttlMs: number,
   ): Promise<number>;
-}
+};
 
 class TimeoutError extends Error {
   override name = 'TimeoutError';

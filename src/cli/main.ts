@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, formatProblems } from '../config/load.js';
+import { processSecrets } from '../log/secret-registry.js';
 import { openJobLogSource } from '../queue/job-logs.js';
 import { registerAudit } from './commands/audit.js';
 import { registerCheckConfig } from './commands/check-config.js';
@@ -42,13 +43,16 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${formatProblems(err.problems)}\n`);
       return EXIT.config;
     }
+    // Scrubbed: a message may echo a secret this process resolved (a Redis password, a credential).
     if (err instanceof ExitError) {
-      if (err.message) process.stderr.write(`${err.message}\n`);
+      if (err.message) process.stderr.write(`${processSecrets.scrub(err.message)}\n`);
       return err.code;
     }
     const e = err as Error;
-    process.stderr.write(`rotator: ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}\n`);
-    if (process.env.ROTATOR_DEBUG) process.stderr.write(`${e?.stack ?? ''}\n`);
+    process.stderr.write(
+      processSecrets.scrub(`rotator: ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}\n`),
+    );
+    if (process.env.ROTATOR_DEBUG) process.stderr.write(processSecrets.scrub(`${e?.stack ?? ''}\n`));
     return EXIT.failure;
   }
 }

@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { PROVIDER_POLICIES } from '../policy/catalog.js';
 import { narrowPolicy } from '../policy/narrow.js';
 import { parseText } from './parse-text.js';
+import { applyRedisUrl } from './redis-schema.js';
 import { PROVIDER_IDS, type ProviderId } from '../providers/ids.js';
 import {
   configSchema,
@@ -237,6 +238,10 @@ export function readConfigFile(file: string): ConfigResult {
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): RotatorConfig {
   const result = readConfigFile(file);
   if (!result.ok) throw new ConfigError(file, result.problems);
-  if (env.REDIS_URL) result.config.redis.url = env.REDIS_URL;
+  if (env.REDIS_URL) {
+    const applied = applyRedisUrl(result.config.redis, env.REDIS_URL);
+    if (!applied.ok) throw new ConfigError(file, [{ path: 'REDIS_URL', message: applied.message }]);
+    result.config.redis = applied.redis;
+  }
   return result.config;
 }

@@ -2,6 +2,8 @@ import cronParser from 'cron-parser';
 import { z } from 'zod';
 import { NCP_SITES, PROVIDER_IDS } from '../providers/ids.js';
 import { parseDuration } from './duration.js';
+import { redisSchema } from './redis-schema.js';
+import { secretRefSchema } from './secret-ref.js';
 
 /**
  * The config file's shape. Everything here is pure: reading the file and resolving
@@ -10,22 +12,8 @@ import { parseDuration } from './duration.js';
 
 const oneOf = (values: readonly string[]) => `must be one of: ${values.join(', ')}`;
 
-/** A secret is never written into the config: it is a reference to an environment variable or a file. */
-export const secretRefSchema = z.union(
-  [
-    z.strictObject({
-      env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'),
-    }),
-    z.strictObject({ file: z.string().min(1, 'must be a file path') }),
-  ],
-  {
-    error: (issue) =>
-      typeof issue.input === 'string'
-        ? 'literal secret values are not allowed: use { env: NAME } or { file: PATH }'
-        : 'must be { env: NAME } or { file: PATH }',
-  },
-);
-export type SecretRef = z.infer<typeof secretRefSchema>;
+// Shared with the redis block (redis-schema.ts), hence in a file of its own.
+export { secretRefSchema, type SecretRef } from './secret-ref.js';
 
 export const durationSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const ms = parseDuration(value);
@@ -257,19 +245,7 @@ const rateLimitSchema = z.strictObject({
 
 export const configSchema = z
   .strictObject({
-    redis: z
-      .strictObject({
-        url: z
-          .string()
-          .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
-          .default('redis://127.0.0.1:6379'),
-        /** Key prefix for every queue and key this worker writes. */
-        prefix: z
-          .string()
-          .regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, dash or underscore')
-          .default('rotator'),
-      })
-      .prefault({}),
+    redis: redisSchema.prefault({}),
     store: storeSchema,
     alerts: z.array(alertSchema).default([]),
     defaults: z

@@ -1,10 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import { validateConfig } from '../config/load.js';
+import { applyRedisUrl } from '../config/redis-schema.js';
 import type { RotatorConfig, TargetConfig } from '../config/schema.js';
-import { createLogger, SecretRegistry } from '../log/index.js';
+import { createLogger, processSecrets, SecretRegistry } from '../log/index.js';
 import type { ProviderId } from '../providers/ids.js';
 import {
   startSandbox,
@@ -13,7 +13,13 @@ import {
   type SandboxFault,
   sandboxTarget,
 } from '../sandbox/index.js';
-import { createRedisConnection } from '../queue/connection.js';
+import {
+  connectClient,
+  createClientConnection,
+  createRedisConnection,
+  describeRedis,
+  type RedisConnection,
+} from '../queue/connection.js';
 import { type RotationOutcome, waitForRotations } from '../queue/wait.js';
 import { type PrivateRedis, RedisServerMissingError, startPrivateRedis } from '../util/redis-server.js';
 import { buildComponents } from '../worker/components.js';
@@ -123,7 +129,7 @@ export function demoConfig(
     };
   });
   const result = validateConfig({
-    redis: { url: redisUrl, prefix },
+    redis: { prefix },
     store: { type: 'file', path: join(dir, 'secrets.json') },
     audit: { path: join(dir, 'audit.jsonl') },
     defaults: {
@@ -146,14 +152,32 @@ export function demoConfig(
   });
   if (!result.ok)
     throw new Error(`demo config: ${result.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
-  return { config: result.config, env };
+  // Like REDIS_URL for the worker: the URL may carry a password, which the config file may not.
+  const redis = applyRedisUrl(result.config.redis, redisUrl);
+  if (!redis.ok) throw new Error(`REDIS_URL: ${redis.message}`);
+  return { config: { ...result.config, redis: redis.redis }, env };
 }
 
 async function redisForDemo(
   env: NodeJS.ProcessEnv,
   out: NodeJS.WritableStream,
 ): Promise<{ url: string; server?: PrivateRedis }> {
-  if (env.REDIS_URL) return { url: env.REDIS_URL };
+  if (env.REDIS_URL) {
+    // The worker would wait for an unreachable Redis forever; the demo says so at once instead.
+    const probe = createClientConnection(env.REDIS_URL, { name: 'rotator-demo' });
+    try {
+      await connectClient(probe);
+    } catch (err) {
+      throw new Error(
+        processSecrets.scrub(
+          `cannot reach Redis at ${describeRedis(env.REDIS_URL)} (REDIS_URL): ${(err as Error).message}`,
+        ),
+      );
+    } finally {
+      probe.disconnect();
+    }
+    return { url: env.REDIS_URL };
+  }
   try {
     const server = await startPrivateRedis();
     return { url: server.url, server };
@@ -176,7 +200,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'rotator-demo-'));
   let redisServer: PrivateRedis | undefined;
   let sandbox: Sandbox | undefined;
-  let redis: Redis | undefined;
+  let redis: RedisConnection | undefined;
   let runtime: WorkerRuntime | undefined;
   let prefix: string | undefined;
   try {
@@ -193,13 +217,15 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     out.write(
       `secret-rotator demo\n  sandbox  ${sandbox.url} (${clusters.length} clusters on 3 simulated clouds)\n`,
     );
-    out.write(`  redis    ${r.url}${r.server ? ' (private redis-server)' : ''}, prefix ${prefix}\n`);
+    out.write(
+      `  redis    ${describeRedis(r.url)}${r.server ? ' (private redis-server)' : ''}, prefix ${prefix}\n`,
+    );
     out.write(`  store    ${config.store.type === 'file' ? config.store.path : ''} (encrypted file store)\n`);
     out.write(`  audit    ${config.audit.path}\n\n`);
 
     const alerts: Alert[] = [];
     const registry = new SecretRegistry();
-    redis = createRedisConnection(r.url, 'rotator-demo');
+    redis = createRedisConnection(r.url, { name: 'rotator-demo', registry });
     const components = await buildComponents({
       config,
       redis,

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connection.js';
 import {
   QUEUE_NAMES,
   type RotateJobData,
@@ -17,7 +17,7 @@ export type RequestQueue = Queue<unknown, RotationRequestResult, string>;
 export interface RotatorQueues {
   /** BullMQ key prefix (config redis.prefix). */
   prefix: string;
-  connection: Redis;
+  connection: RedisConnection;
   rotations: RotationQueue;
   triggers: TriggerQueue;
   requests: RequestQueue;
@@ -25,7 +25,7 @@ export interface RotatorQueues {
 }
 
 /** Opens the queues on one connection; `close()` closes the queues, not the connection. */
-export function openQueues(connection: Redis, prefix: string): RotatorQueues {
+export function openQueues(connection: RedisConnection, prefix: string): RotatorQueues {
   const rotations: RotationQueue = new Queue(QUEUE_NAMES.rotations, { connection, prefix });
   const triggers: TriggerQueue = new Queue(QUEUE_NAMES.triggers, { connection, prefix });
   const requests: RequestQueue = new Queue(QUEUE_NAMES.requests, { connection, prefix });

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connection.js';
 import { type Clock, systemClock } from '../core/clock.js';
 
 /** At most `max` calls in any window of `per` milliseconds. */
@@ -59,10 +59,10 @@ local oldest = redis.call('ZRANGE', key, count - max, count - max, 'WITHSCORES')
 return {0, tonumber(oldest[2]) + windowUs - now}
 `;
 
-interface ScriptedRedis extends Redis {
+type ScriptedRedis = RedisConnection & {
   /** [1, grant time in µs] or [0, µs until a slot frees]; integers (Lua numbers become integer replies). */
   rotatorRateLimitAcquire(key: string, max: number, per: number, member: string): Promise<[number, number]>;
-}
+};
 
 function validate(key: string, limit: RateLimit): void {
   if (key.length === 0) throw new RangeError('rate limit key must not be empty');
@@ -74,7 +74,7 @@ function validate(key: string, limit: RateLimit): void {
   }
 }
 
-export function createRateLimiter(redis: Redis, options: RateLimiterOptions): RateLimiter {
+export function createRateLimiter(redis: RedisConnection, options: RateLimiterOptions): RateLimiter {
   const clock = options.clock ?? systemClock;
   const guardMs = options.guardMs ?? defaultGuardMs;
   const scripted = redis as ScriptedRedis;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connection.js';
 import { JOB_NAMES, targetSchedulerId, WATCHDOG_SCHEDULER_ID } from '../../jobs/definitions.js';
 import type { RotatorConfig } from '../config/schema.js';
 import { rotatorKey, type TriggerQueue } from './queues.js';
@@ -59,7 +59,7 @@ const LOCK_TTL_MS = 60_000;
  */
 export async function reconcileSchedulers(
   queue: TriggerQueue,
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   desired: readonly DesiredScheduler[],
   options: ReconcileOptions = {},

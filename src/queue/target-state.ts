@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connection.js';
 import type { RotationErrorKind } from '../rotation/types.js';
 import type { TargetStatus } from '../worker/types.js';
 import { rotatorKey } from './queues.js';
@@ -27,7 +27,7 @@ return 1`;
 
 export class TargetStateStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly prefix: string,
   ) {}
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queue/connection.js';
 import { buildAlertSinks, createAlerter } from '../alerts/index.js';
 import { openFileAuditTrail } from '../audit/file-trail.js';
 import { resolveAuditKey } from '../audit/key.js';
@@ -28,7 +28,7 @@ import type { WorkerComponents } from './runtime.js';
 export interface BuildComponentsOptions {
   config: RotatorConfig;
   /** Used by the rate limiter and alert folding (shared by every worker). */
-  redis: Redis;
+  redis: RedisConnection;
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
   registry?: SecretRegistry;

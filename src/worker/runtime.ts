@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { QUEUE_NAMES, type RotateJobData, type RotateJobResult } from '../../jobs/definitions.js';
 import { createRequestProcessor } from '../../jobs/request.js';
 import { createRotateTargetProcessor, type RotateTargetContext } from '../../jobs/rotate-target.js';
 import { createTriggerProcessor } from '../../jobs/trigger.js';
 import { runWatchdog } from '../../jobs/watchdog.js';
 import type { RotatorConfig } from '../config/schema.js';
-import { createRedisConnection } from '../queue/connection.js';
+import { checkEvictionPolicy, createRedisConnection, type RedisConnection } from '../queue/connection.js';
 import { enqueueRotation } from '../queue/enqueue.js';
 import { openQueues, rotatorKey, type RotatorQueues } from '../queue/queues.js';
 import { desiredSchedulers, type ReconcileResult, reconcileSchedulers } from '../queue/reconcile.js';
@@ -35,7 +34,7 @@ export interface WorkerRuntimeOptions {
   /** Test hook, see RotateTargetContext.afterStep. */
   afterStep?: RotateTargetContext['afterStep'];
   /** Use this connection instead of opening one (not closed by the runtime). */
-  connection?: Redis;
+  connection?: RedisConnection;
 }
 
 export interface WorkerRuntime {
@@ -56,7 +55,7 @@ export interface WorkerRuntime {
 export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise<WorkerRuntime> {
   const { config, components } = options;
   const logger = components.logger;
-  const connection = options.connection ?? createRedisConnection(config.redis.url, 'rotator-worker');
+  const connection = options.connection ?? createRedisConnection(config.redis);
   const ownsConnection = !options.connection;
   connection.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
   const queues = openQueues(connection, config.redis.prefix);
@@ -120,6 +119,8 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     if (dataLost && options.process !== false) await rollForwardPending();
   };
   await recover();
+  // Redis answered the reconcile: a good moment to check the one server setting BullMQ relies on.
+  await checkEvictionPolicy(connection, logger);
 
   const workers: Worker[] = [];
   if (options.process !== false) {
@@ -187,6 +188,8 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
           if ((await connection.get(epochKey)) === null) {
             logger.warn({}, 'redis lost its data: restoring job schedulers and pending rotations');
             await recover();
+            // A Redis that lost its data may be a new server with other settings.
+            await checkEvictionPolicy(connection, logger);
           }
         } catch (err) {
           logger.error({ err: (err as Error).message }, 'recovery after a redis restart failed');

@@ -15,7 +15,7 @@ const lockMs = Number(process.env.WORKER_LOCK_MS ?? 2000);
 
 const registry = new SecretRegistry();
 const logger = createLogger({ level: 'info', registry, base: { pid: process.pid } });
-const redis = createRedisConnection(config.redis.url, `test-worker-${process.pid}`);
+const redis = createRedisConnection(config.redis, { name: `test-worker-${process.pid}`, env, registry });
 const components = await buildComponents({
   config,
   redis,

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -71,6 +71,9 @@ const broken: Record<string, string[]> = {
   ],
   'bad-store-type.yaml': ['store.type: type must be one of: aws-secrets-manager, file'],
   'bad-redis-url.yaml': ['redis.url: must be a redis:// or rediss:// URL'],
+  'redis-url-password.yaml': [
+    'redis.url: must not contain a password: give it as redis.password: { env: NAME } or { file: PATH }',
+  ],
   'unknown-region.yaml': ["targets[0].region: unknown region 'eu-xx'"],
   'insecure-http.yaml': [
     'targets[0].endpoint: http:// to css.eu-de.example.internal:8080 would send credentials and passwords in clear text: use https://, or set allowInsecureHttp: true on this target',
@@ -110,6 +113,9 @@ describe('rotator check-config on broken configs', () => {
   it('never echoes a literal credential it rejects', async () => {
     const { stderr } = await run('--config', join(FIXTURES, 'literal-credential.yaml'));
     expect(stderr).not.toContain('wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY');
+    const redis = await run('--config', join(FIXTURES, 'redis-url-password.yaml'));
+    expect(redis.stderr).toContain('redis.url:');
+    expect(redis.stderr).not.toContain('Hunter2');
   });
 });
 
@@ -262,5 +268,31 @@ targets:
       expect(r.stdout + r.stderr).not.toContain('AK-VALUE-FROM-FILE-123');
       expect(r.stdout + r.stderr).not.toContain('SK-VALUE-FROM-ENV-456');
     }
+  });
+
+  it('with --resolve also checks the redis password reference and the TLS files', async () => {
+    const file = writeConfig();
+    writeFileSync(join(dir, 'missing-key'), 'a'.repeat(64));
+    process.env.CHECK_CONFIG_TEST_SK = 'SK-VALUE-FROM-ENV-456';
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(
+      file,
+      `redis:\n  url: rediss://redis.internal:6380\n  password: { env: CHECK_CONFIG_REDIS_PW }\n  tls: { ca: ${join(dir, 'ca.pem')}, cert: ${join(dir, 'c.pem')}, key: ${join(dir, 'c.key')} }\n${text}`,
+    );
+    expect((await run('--config', file)).code).toBe(0);
+    const failing = await run('--config', file, '--resolve');
+    expect(failing.code).toBe(2);
+    expect(failing.stderr.trimEnd().split('\n')).toEqual([
+      'redis.password: environment variable CHECK_CONFIG_REDIS_PW is not set',
+      `redis.tls.ca: cannot read file ${join(dir, 'ca.pem')} (ENOENT)`,
+      `redis.tls.cert: cannot read file ${join(dir, 'c.pem')} (ENOENT)`,
+      `redis.tls.key: cannot read file ${join(dir, 'c.key')} (ENOENT)`,
+    ]);
+    process.env.CHECK_CONFIG_REDIS_PW = 'REDIS-PW-FROM-ENV-789';
+    for (const name of ['ca.pem', 'c.pem', 'c.key']) writeFileSync(join(dir, name), 'PEM');
+    const ok = await run('--config', file, '--resolve');
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(failing.stdout + failing.stderr + ok.stdout).not.toContain('REDIS-PW-FROM-ENV-789');
   });
 });

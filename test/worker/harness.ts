@@ -1,12 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import { validateConfig } from '../../src/config/load.js';
+import { applyRedisUrl, type RedisConfigInput } from '../../src/config/redis-schema.js';
 import type { RotatorConfig, RotatorConfigInput, TargetConfig } from '../../src/config/schema.js';
 import { createLogger, SecretRegistry } from '../../src/log/index.js';
 import type { ProviderId } from '../../src/providers/ids.js';
-import { createRedisConnection } from '../../src/queue/connection.js';
+import { createRedisConnection, type RedisConnection } from '../../src/queue/connection.js';
 import {
   startSandbox,
   type Sandbox,
@@ -41,6 +42,10 @@ export interface HarnessOptions {
   mutate?: (config: RotatorConfig) => void;
   /** Redis to use (default the run's). */
   redisUrl?: string;
+  /** The whole redis block instead (its prefix is set by the harness): TLS, Sentinel, Cluster. */
+  redis?: Omit<RedisConfigInput, 'prefix'>;
+  /** Environment of the redis block's references (e.g. its password); added to the fleet's env. */
+  redisEnv?: NodeJS.ProcessEnv;
   /** Changes the built components before the worker starts (e.g. a failing audit trail). */
   wrapComponents?: (components: BuiltComponents) => BuiltComponents;
 }
@@ -54,7 +59,7 @@ export interface Harness {
   env: NodeJS.ProcessEnv;
   components: BuiltComponents;
   runtime: WorkerRuntime;
-  redis: Redis;
+  redis: RedisConnection;
   alerts: Alert[];
   logs: string[];
   close(): Promise<void>;
@@ -109,8 +114,7 @@ export function harnessConfig(
     };
   });
   const result = validateConfig({
-    redis: { url: redisUrl(), prefix },
-    ...(extra.redis ? { redis: extra.redis } : {}),
+    redis: { prefix },
     store: { type: 'file', path: join(dir, 'secrets.json') },
     audit: { path: join(dir, 'audit.jsonl') },
     defaults: FAST_DEFAULTS,
@@ -119,6 +123,12 @@ export function harnessConfig(
     targets,
   });
   if (!result.ok) throw new Error(result.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
+  if (!extra.redis) {
+    // The run's Redis is given like REDIS_URL: its URL may carry a password, a config file's may not.
+    const applied = applyRedisUrl(result.config.redis, redisUrl());
+    if (!applied.ok) throw new Error(`REDIS_URL: ${applied.message}`);
+    result.config.redis = applied.redis;
+  }
   return { config: result.config, env };
 }
 
@@ -129,7 +139,7 @@ export interface Fleet {
   clusters: Map<string, SandboxCluster>;
   config: RotatorConfig;
   env: NodeJS.ProcessEnv;
-  redis: Redis;
+  redis: RedisConnection;
   close(): Promise<void>;
 }
 
@@ -150,10 +160,12 @@ export async function startFleet(options: HarnessOptions & { sameAccount?: boole
   });
   const { config, env } = harnessConfig(prefix, dir, sandbox, options.clusters, clusters, {
     ...(options.redisUrl ? { redis: { url: options.redisUrl, prefix } } : {}),
+    ...(options.redis ? { redis: { ...options.redis, prefix } } : {}),
     ...options.config,
   });
+  Object.assign(env, options.redisEnv);
   options.mutate?.(config);
-  const redis = createRedisConnection(config.redis.url);
+  const redis = createRedisConnection(config.redis, { env, name: 'test-harness' });
   return {
     prefix,
     dir,
@@ -163,8 +175,11 @@ export async function startFleet(options: HarnessOptions & { sameAccount?: boole
     env,
     redis,
     async close() {
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length) await redis.del(...keys);
+      // A cluster's servers belong to its test, which stops them; KEYS would ask one node only.
+      if (!(redis instanceof Cluster)) {
+        const keys = await redis.keys(`${prefix}:*`);
+        if (keys.length) await redis.del(...keys);
+      }
       await redis.quit();
       await sandbox.close();
       await rm(dir, { recursive: true, force: true });

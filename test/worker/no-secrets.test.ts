@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEMO_CLUSTERS } from '../../src/demo/run.js';
 import { waitForRotations } from '../../src/queue/wait.js';
-import { dumpRedis } from '../support/dump-redis.js';
+import { dumpRedis } from '../support/redis-dump.js';
 import { type Harness, startHarness } from './harness.js';
 
 let h: Harness | undefined;

@@ -11,7 +11,7 @@ import {
   type RotationRequestResult,
   waitForRotation,
 } from '../../src/client/index.js';
-import { dumpRedis } from '../support/dump-redis.js';
+import { dumpRedis } from '../support/redis-dump.js';
 import { parsePrometheusText, sampleValue } from '../support/prom-parse.js';
 import { redisUrl } from '../support/redis.js';
 import { type Harness, startHarness } from './harness.js';

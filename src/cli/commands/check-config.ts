@@ -9,6 +9,7 @@ import {
   type TargetConfig,
 } from '../../config/schema.js';
 import { processSecrets } from '../../log/secret-registry.js';
+import { redisTlsProblems } from '../../queue/connection.js';
 
 interface CheckConfigOptions {
   config?: string;
@@ -52,7 +53,10 @@ export function registerCheckConfig(program: Command): void {
       const result = readConfigFile(file);
       if (!result.ok) throw new ConfigError(file, result.problems);
       if (options.resolve) {
-        const problems = checkRefs(result.config, process.env, processSecrets);
+        const problems = [
+          ...checkRefs(result.config, process.env, processSecrets),
+          ...redisTlsProblems(result.config.redis),
+        ];
         if (problems.length > 0) throw new ConfigError(file, problems);
       }
       for (const w of insecureHttpWarnings(result.config)) {

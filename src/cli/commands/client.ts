@@ -1,7 +1,8 @@
 import type { RotatorConfig } from '../../config/schema.js';
-import { createClientConnection } from '../../queue/connection.js';
+import { connectClient, createClientConnection, describeRedis } from '../../queue/connection.js';
 import { openQueues, type RotatorQueues } from '../../queue/queues.js';
 import { TargetStateStore } from '../../queue/target-state.js';
+import { processSecrets } from '../../log/secret-registry.js';
 import { createRotationControl } from '../../worker/control.js';
 import type { RotationControl } from '../../worker/types.js';
 import { EXIT, ExitError } from '../exit.js';
@@ -21,12 +22,15 @@ export async function withCliClient<T>(
   config: RotatorConfig,
   fn: (client: CliClient) => Promise<T>,
 ): Promise<T> {
-  const connection = createClientConnection(config.redis.url);
+  const connection = createClientConnection(config.redis);
   try {
-    await connection.connect().catch((err: Error) => {
+    await connectClient(connection).catch((err: Error) => {
+      // describeRedis never shows a user or password; the scrub catches one an error might echo.
       throw new ExitError(
         EXIT.failure,
-        `${command}: cannot reach Redis at ${config.redis.url}: ${err.message}`,
+        processSecrets.scrub(
+          `${command}: cannot reach Redis at ${describeRedis(config.redis)}: ${err.message}`,
+        ),
       );
     });
     const queues = openQueues(connection, config.redis.prefix);

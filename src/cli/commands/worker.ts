@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { configPath, loadConfig } from '../../config/load.js';
 import { resolveRef } from '../../config/refs.js';
 import { startHttpServer } from '../../http/server.js';
-import { createRedisConnection } from '../../queue/connection.js';
+import { SecretRegistry } from '../../log/index.js';
+import { createRedisConnection, describeRedis } from '../../queue/connection.js';
 import { buildComponents, readyProbeSecretId } from '../../worker/components.js';
 import { startWorkerRuntime } from '../../worker/runtime.js';
 
@@ -15,8 +16,10 @@ export function registerWorker(program: Command): void {
     .option('-c, --config <file>', 'config file (default: $ROTATOR_CONFIG or config/rotator.yaml)')
     .action(async (opts: { config?: string }) => {
       const config = loadConfig(configPath(opts.config));
-      const redis = createRedisConnection(config.redis.url, 'rotator-worker');
-      const components = await buildComponents({ config, redis });
+      // One registry for the Redis password and everything else: the worker's logger scrubs them all.
+      const registry = new SecretRegistry();
+      const redis = createRedisConnection(config.redis, { name: 'rotator-worker', registry });
+      const components = await buildComponents({ config, redis, registry });
       const { logger } = components;
       const runtime = await startWorkerRuntime({ config, components, connection: redis });
       components.attach(runtime.control, [runtime.queues.rotations, runtime.queues.triggers]);
@@ -43,6 +46,7 @@ export function registerWorker(program: Command): void {
         {
           targets: components.targets.size,
           concurrency: config.worker.concurrency,
+          redis: describeRedis(config.redis),
           prefix: config.redis.prefix,
         },
         'worker started',

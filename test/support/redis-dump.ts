@@ -1,7 +1,8 @@
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
+import type { RedisConnection } from '../../src/queue/connection.js';
 
-/** Every key matching `match` (default: the whole database) and every value in it, read by type. */
-export async function dumpRedis(redis: Redis, match = '*'): Promise<string[]> {
+/** Every key of one server's database matching `match` and every value in it, read by type. */
+async function dumpServer(redis: Redis, match: string): Promise<string[]> {
   const out: string[] = [];
   let cursor = '0';
   do {
@@ -20,4 +21,14 @@ export async function dumpRedis(redis: Redis, match = '*'): Promise<string[]> {
     }
   } while (cursor !== '0');
   return out;
+}
+
+/**
+ * Every key matching `match` (default: all) and every value Redis holds: of the one server, or of
+ * every master of a cluster.
+ */
+export async function dumpRedis(redis: RedisConnection, match = '*'): Promise<string[]> {
+  if (!(redis instanceof Cluster)) return dumpServer(redis, match);
+  const all = await Promise.all(redis.nodes('master').map((node) => dumpServer(node, match)));
+  return all.flat();
 }

@@ -195,7 +195,7 @@ describe('sandbox', () => {
     const p = createProvider('ncp-cdss', { fetch, clock, timeoutMs: 5000 });
     const pw = testPassword();
     await p.reset(sandboxTarget(sandbox.url, c), pw);
-    expect(await dataPlaneLogin(c.dataPlaneUrl, 'admin', pw)).toBe(200);
+    expect(await dataPlaneLogin(c.dataPlaneUrl, c.username, pw)).toBe(200);
     expect(await dataPlaneLogin(c.dataPlaneUrl, 'someone', pw)).toBe(401);
     expect(seen).toEqual(['reset 200', 'dataplane 200', 'dataplane 401']);
     const text = JSON.stringify(sandbox.requests()) + JSON.stringify(c);

@@ -441,7 +441,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const isReset = api !== 'getClusterInfoList';
     ctx.entry.operation = isReset ? 'reset' : 'status';
     if (req.method !== 'POST' || !(NCP_API_PREFIXES as readonly string[]).includes(prefix))
-      return send(ctx, ncp.noApi(), 'no such api');
+      return send(ctx, ncp.noApi(), 'no such api (gateway 300)');
     const v = verifyNcpV2(
       { method: req.method, target: ctx.target, headers: req.headers },
       { secretFor: (ak) => ncpSecrets.get(ak), nowMs: clock.now(), maxSkewMs: NCP_MAX_SKEW_MS },

@@ -285,11 +285,22 @@ describe('rotator check-config --live with the file store', () => {
     expect(stdout + stderr).not.toContain(keyHex);
   });
 
-  it('a config error is exit 2, before any call', async () => {
+  it('a config error is exit 2, before any call: an invalid target, an unresolvable store key', async () => {
     const file = writeConfig({ type: 'file', path: join(dir, 's.enc') }, [{ id: 'x', provider: 'otc-css' }]);
     const { code, stdout } = await run('--config', file, '--live');
     expect(code).toBe(2);
     expect(stdout).toBe('');
+    n += 1;
+    const otc = sandbox.clusters.add(sandboxSpec('otc-css', n));
+    const noKey = writeConfig(
+      { type: 'file', path: join(dir, 's.enc'), key: { env: 'LIVE_UNSET_KEY_VAR' } },
+      [targetFor(otc, 'some-target')],
+    );
+    delete process.env.LIVE_UNSET_KEY_VAR;
+    const unresolved = await run('--config', noKey, '--live');
+    expect(unresolved.code).toBe(2);
+    expect(unresolved.stdout).toBe('');
+    expect(unresolved.stderr).toMatch(/^store: .*LIVE_UNSET_KEY_VAR/);
     expect(sandbox.requests()).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { stringify } from 'yaml';
 import { main } from '../../src/cli/main.js';
 import { type Sandbox, type SandboxCluster, startSandbox } from '../../src/sandbox/index.js';
@@ -202,6 +203,29 @@ describe('rotator check-config --live against the sandbox and the Secrets Manage
       ...[otc, ncp, huawei].map((c) => c.spec.secretKey),
     ])
       expect(stdout + stderr).not.toContain(secret);
+  });
+
+  it('a secret the store cannot read would fail, named by id, its value never printed', async () => {
+    n += 1;
+    const otc = sandbox.clusters.add(sandboxSpec('otc-css', n));
+    const client = new SecretsManagerClient(sm.clientConfig());
+    const value = 'Just-The-Password-0123';
+    await client.send(new CreateSecretCommand({ Name: 'live/plain-text', SecretString: value }));
+    client.destroy();
+    const seen = sm.requests.length;
+    env('AWS_ACCESS_KEY_ID', sm.credentials.accessKeyId);
+    env('AWS_SECRET_ACCESS_KEY', sm.credentials.secretAccessKey);
+    const store = { type: 'aws-secrets-manager', region: sm.region, endpoint: sm.url, create: true };
+    const { code, stdout, stderr } = await run(
+      '--config',
+      writeConfig(store, [targetFor(otc, 'plain-text')]),
+      '--live',
+    );
+    expect(code).toBe(1);
+    expect(stderr).toBe('check-config --live: 1 of 1 target(s) would fail: plain-text\n');
+    expect(block(stdout, 'plain-text')).toMatch(/secret +FAIL: not readable: .*live\/plain-text/);
+    expect(stdout + stderr).not.toContain(value);
+    expect(sm.requests.slice(seen).filter((c) => !READ_ONLY.has(c.operation))).toEqual([]);
   });
 
   it('store.create false: a missing secret would fail; all good otherwise exits 0', async () => {

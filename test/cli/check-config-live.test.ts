@@ -284,11 +284,19 @@ describe('rotator check-config --live with the file store', () => {
       targetFor(plain, 'no-security-mode'),
       targetFor(ncp, 'wrong-prefix', { config: { endpoint: `${sandbox.url}/api/xx-v1` } }),
       { ...targetFor(otc, 'switched-off'), enabled: false },
+      targetFor(otc, 'no-creds'),
     ]);
+    delete process.env.LIVE_SK_NO_CREDS;
     const { code, stdout, stderr } = await run('--config', file, '--live');
 
     expect(code).toBe(1);
-    expect(stderr).toBe('check-config --live: 2 of 4 target(s) would fail: no-security-mode, wrong-prefix\n');
+    expect(stderr).toBe(
+      'check-config --live: 3 of 5 target(s) would fail: no-security-mode, wrong-prefix, no-creds\n',
+    );
+    expect(block(stdout, 'no-creds')).toContain(
+      'credentials    FAIL: targets.no-creds.credentials.secretKey: environment variable LIVE_SK_NO_CREDS is not set',
+    );
+    expect(block(stdout, 'no-creds')).toContain('cluster        FAIL: not checked: no credentials');
     expect(block(stdout, 'ok-file')).toMatch(/^ok-file \(otc-css\): ok\n/);
     expect(block(stdout, 'no-security-mode')).toContain(
       'security mode  FAIL: off (authorityEnable false): the cluster has no password that can be reset',
@@ -296,11 +304,12 @@ describe('rotator check-config --live with the file store', () => {
     expect(block(stdout, 'wrong-prefix')).toMatch(
       /cluster +FAIL: config error: unknown route \(gateway 404, errorCode 300\): check the target's site and region .*\(ncp-cdss status: HTTP 404, code 300\)$/m,
     );
-    expect(block(stdout, 'switched-off')).toBe('switched-off (otc-css): disabled, not checked\n');
+    expect(block(stdout, 'switched-off')).toBe('switched-off (otc-css): disabled, not checked');
     expect(block(stdout, 'no-security-mode')).toContain(
       'secret         ok: live/no-security-mode: does not exist yet; the first rotation creates it',
     );
-    // three status calls (the disabled target is not called), no reset; the store file is byte-identical
+    // three status calls (not for the disabled target, nor without credentials), no reset; the store
+    // file is byte-identical
     expectOnlyStatusCalls(3);
     expect(plain.resetsApplied + ncp.resetsApplied + otc.resetsApplied).toBe(0);
     expect(readFileSync(path).equals(before)).toBe(true);

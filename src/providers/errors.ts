@@ -2,15 +2,17 @@ import type { ProviderId } from './ids.js';
 
 /**
  * What went wrong with a call to a cloud, as far as the retry logic cares.
- * - busy: 409, another operation runs on the cluster (CSS.0011/6013/0077); retry later.
+ * - busy: 409 (or a 2xx carrying CSS.0011), another operation runs on the cluster (CSS.0011/6013/0077);
+ *   retry later.
  * - throttled: 429; retry after Retry-After.
  * - unknown-outcome: timeout, reset connection, 5xx after sending: the cloud may have applied it.
  * - password-rejected: 400 for the password itself; a fresh password may pass.
  * - precondition: 412; needs a human.
  * - auth: 401/403; needs a human.
  * - not-found: the cluster does not exist.
- * - bad-request: any other 4xx.
- * - bad-response: a body we cannot parse, or a success status with a failure body.
+ * - bad-request: any other 4xx; also a route the gateway does not know (NCP 404 with errorCode 300:
+ *   wrong site or region prefix, or a retired path), a config error that `detail` names as such.
+ * - bad-response: a body we cannot parse, or a success status with a failure body we cannot place.
  */
 export const ERROR_KINDS = [
   'busy',

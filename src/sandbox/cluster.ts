@@ -19,8 +19,14 @@ export interface SandboxClusterSpec {
   tokens?: string[];
   /** The current password at start. */
   password: string;
-  /** Data-plane user name (default `admin`). */
+  /**
+   * Data-plane user name. CSS: default `admin`. NCP: the cluster's manager user, chosen at creation
+   * and reported by getClusterInfoList as `kafkaManagerUserName`: 3-15 lower-case letters, not
+   * `admin`; default derived from the cluster number (e.g. `mgrbaajbcd` for 1009123).
+   */
   username?: string;
+  /** CSS only: security mode (`authorityEnable`, default true). Off: the reset is refused. */
+  authorityEnable?: boolean;
   /** How long the cluster stays busy after a reset, ms (default: the sandbox's). */
   busyMs?: number;
   /** Extra delay before each answer for this cluster, ms (default: the sandbox's). */
@@ -34,6 +40,15 @@ export interface SandboxClusterSpec {
 }
 
 export const NCP_API_PREFIXES = ['v1', 'sgn-v1', 'jpn-v1', 'krs-v1'] as const;
+
+/** An NCP manager user name as CDSS allows it: 3-15 lower-case letters. */
+export const NCP_MANAGER_USER_PATTERN = /^[a-z]{3,15}$/;
+
+/** The default NCP manager user of a cluster: `mgr` and its number's digits as letters (0 → a). */
+export function defaultNcpManagerUser(serviceGroupInstanceNo: string): string {
+  const letters = [...serviceGroupInstanceNo].map((d) => String.fromCharCode(97 + Number(d))).join('');
+  return `mgr${letters}`.slice(0, 15);
+}
 
 /** Live state of one cluster. Tests read and steer it; the server mutates it. */
 export class SandboxCluster {
@@ -66,7 +81,9 @@ export class SandboxCluster {
     this.spec = { ...spec };
     this.key = key;
     this.provider = spec.provider;
-    this.username = spec.username ?? 'admin';
+    this.username =
+      spec.username ??
+      (spec.provider === 'ncp-cdss' ? defaultNcpManagerUser(spec.serviceGroupInstanceNo ?? '') : 'admin');
     this.dataPlaneUrl = dataPlaneUrl;
     this.#password = spec.password;
     this.#loginPassword = spec.password;
@@ -98,7 +115,10 @@ export class SandboxCluster {
           `fault result-null applies to ncp-cdss only, not ${this.provider} (cluster '${this.key}')`,
         );
       }
-      this.#faults.push(f.type === 'busy' ? { ...f, times: f.times ?? 1 } : { ...f });
+      if (f.type === 'busy202' && this.provider === 'ncp-cdss') {
+        throw new Error(`fault busy202 applies to huaweicloud-css and otc-css only (cluster '${this.key}')`);
+      }
+      this.#faults.push(f.type === 'busy' || f.type === 'busy202' ? { ...f, times: f.times ?? 1 } : { ...f });
     }
     return this;
   }
@@ -118,7 +138,7 @@ export class SandboxCluster {
     if (!head) return undefined;
     const headOp = 'op' in head && head.op ? head.op : 'reset';
     if (headOp !== op) return undefined;
-    if (head.type === 'busy' && (head.times ?? 1) > 1) {
+    if ((head.type === 'busy' || head.type === 'busy202') && (head.times ?? 1) > 1) {
       this.#faults[0] = { ...head, times: (head.times ?? 1) - 1 };
       return head;
     }

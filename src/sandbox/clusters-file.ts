@@ -32,6 +32,7 @@ const clusterSchema = z.strictObject({
   tokens: z.array(z.string().min(1)).optional(),
   password: z.string().min(1),
   username: z.string().min(1).optional(),
+  authorityEnable: z.boolean({ error: 'must be true or false' }).optional(),
   busyMs: ms(),
   latencyMs: ms(),
   applyDelayMs: ms(),

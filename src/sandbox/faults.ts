@@ -19,7 +19,12 @@ export type SandboxFault =
   /** NCP only: 200 `{"code":0,"result":null}`; nothing applied. */
   | { type: 'result-null' }
   /** Answer `times` resets (default 1) as busy (CSS 409 CSS.0011) before the next one succeeds. */
-  | { type: 'busy'; times?: number };
+  | { type: 'busy'; times?: number }
+  /**
+   * CSS only: answer `times` resets (default 1) with HTTP 202 and `{"errCode":"CSS.0011",...}`, the
+   * way both vendors' error-code tables list CSS.0011; nothing applied.
+   */
+  | { type: 'busy202'; times?: number };
 
 export function faultOperation(f: SandboxFault): FaultOperation {
   return 'op' in f && f.op ? f.op : 'reset';

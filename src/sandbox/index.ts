@@ -1,4 +1,10 @@
-export { NCP_API_PREFIXES, SandboxCluster, type SandboxClusterSpec } from './cluster.js';
+export {
+  defaultNcpManagerUser,
+  NCP_API_PREFIXES,
+  NCP_MANAGER_USER_PATTERN,
+  SandboxCluster,
+  type SandboxClusterSpec,
+} from './cluster.js';
 export {
   DEFAULT_SANDBOX_CLUSTERS,
   parseSandboxClusters,
@@ -9,7 +15,9 @@ export {
 export type { FaultOperation, SandboxFault } from './faults.js';
 export {
   CSS_MAX_SKEW_MS,
+  NCP_APIS,
   NCP_MAX_SKEW_MS,
+  type NcpApi,
   startSandbox,
   type Sandbox,
   type SandboxClusters,

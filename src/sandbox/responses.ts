@@ -23,6 +23,20 @@ export const css = {
   ) => json(status, { error_code: code, error_msg: text, request_id: requestId }, headers),
   busy: () =>
     css.error(409, 'CSS.0011', 'Another operation is being performed on the cluster. Try again later.'),
+  /** HTTP 202 with CSS.0011 and its message, as both vendors' error-code tables list it. */
+  busy202: () =>
+    css.error(
+      202,
+      'CSS.0011',
+      'This operation cannot be performed because another operation is being performed on the instance or the instance is faulty. Please try again later.',
+    ),
+  /** A reset on a cluster without security mode. The real answer is UNKNOWN: simulated as 412. */
+  notSecurityMode: () =>
+    css.error(
+      412,
+      'CSS.0412',
+      'The cluster is not in security mode: it has no password to reset (simulated).',
+    ),
   notFound: () => css.error(403, 'CSS.0015', 'The cluster does not exist.'),
   badBody: () => css.error(400, 'CSS.0001', 'Invalid request body.'),
   noApi: (requestId: string) =>

@@ -3,7 +3,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ProviderId } from '../providers/ids.js';
-import { NCP_API_PREFIXES, SandboxCluster, type SandboxClusterSpec } from './cluster.js';
+import {
+  NCP_API_PREFIXES,
+  NCP_MANAGER_USER_PATTERN,
+  SandboxCluster,
+  type SandboxClusterSpec,
+} from './cluster.js';
 import type { SandboxFault } from './faults.js';
 import { checkCssPassword, checkNcpPassword } from './password-rules.js';
 import { type CannedAnswer, css, faultAnswer, ncp } from './responses.js';
@@ -42,7 +47,15 @@ export interface SandboxOptions {
   onRequest?: (entry: SandboxLogEntry) => void;
   /** Log entries kept in memory (oldest dropped first; default 100000). */
   maxLogEntries?: number;
+  /**
+   * NCP APIs the gateway no longer routes (e.g. `resetCMAKPassword`, retired by NCP): answered like
+   * any unknown route, 404 `{"error":{"errorCode":"300","message":"Not Found Exception"}}`.
+   */
+  retiredNcpApis?: readonly NcpApi[];
 }
+
+export const NCP_APIS = ['resetMGMTPassword', 'resetCMAKPassword', 'getClusterInfoList'] as const;
+export type NcpApi = (typeof NCP_APIS)[number];
 
 export type SandboxOperation = 'reset' | 'status' | 'dataplane' | 'unknown';
 
@@ -118,6 +131,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   let defaultBusyMs = options.busyMs ?? 2000;
   let defaultLatencyMs = options.latencyMs ?? 0;
   const maxLog = options.maxLogEntries ?? 100_000;
+  const retiredNcpApis = new Set<NcpApi>(options.retiredNcpApis ?? []);
   let log: SandboxLogEntry[] = [];
 
   const byKey = new Map<string, SandboxCluster>();
@@ -148,6 +162,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (!spec.accessKey || !spec.secretKey) throw new Error(`${where}: accessKey and secretKey are required`);
     if (typeof spec.password !== 'string' || spec.password === '')
       throw new Error(`${where}: password is required`);
+    if (spec.provider === 'ncp-cdss' && spec.username !== undefined) {
+      if (!NCP_MANAGER_USER_PATTERN.test(spec.username) || spec.username === 'admin')
+        throw new Error(
+          `${where}: username (the NCP manager user) must be 3-15 lower-case letters, not admin`,
+        );
+    }
+    if (spec.provider === 'ncp-cdss' && spec.authorityEnable !== undefined)
+      throw new Error(`${where}: authorityEnable applies to huaweicloud-css and otc-css only`);
     const d = spec.applyDelayMs;
     if (d !== undefined && !(Number.isFinite(d) && d >= 0))
       throw new Error(`${where}: applyDelayMs must be a number of ms >= 0, got ${String(d)}`);
@@ -271,6 +293,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         send(ctx, a, 'fault busy', ridHeader);
         return true;
       }
+      case 'busy202':
+        send(ctx, css.busy202(), 'fault busy202 CSS.0011', ridHeader);
+        return true;
     }
   }
 
@@ -383,7 +408,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         status: failed ? '303' : busy ? '100' : '200',
         actions: busy ? ['RESETPASSWORD'] : [],
         actionProgress: busy ? { RESETPASSWORD: '50%' } : {},
-        authorityEnable: true,
+        authorityEnable: cluster.spec.authorityEnable ?? true,
         httpsEnable: true,
         endpoint: '127.0.0.1:9200',
         datastore: { type: 'elasticsearch', version: '7.10.2' },
@@ -397,6 +422,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (newPassword === undefined) return send(ctx, css.badBody(), 'bad-request body', ridHeader);
     if (cluster.isBusy(clock.now()) || cluster.inFlightResets > 1)
       return send(ctx, css.busy(), 'busy CSS.0011', ridHeader);
+    if (cluster.spec.authorityEnable === false)
+      return send(ctx, css.notSecurityMode(), 'precondition not in security mode', ridHeader);
     const violation = checkCssPassword(newPassword);
     if (violation)
       return send(
@@ -414,7 +441,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const isReset = api !== 'getClusterInfoList';
     ctx.entry.operation = isReset ? 'reset' : 'status';
     if (req.method !== 'POST' || !(NCP_API_PREFIXES as readonly string[]).includes(prefix))
-      return send(ctx, ncp.noApi(), 'no such api');
+      return send(ctx, ncp.noApi(), 'no such api (gateway 300)');
     const v = verifyNcpV2(
       { method: req.method, target: ctx.target, headers: req.headers },
       { secretFor: (ak) => ncpSecrets.get(ak), nowMs: clock.now(), maxSkewMs: NCP_MAX_SKEW_MS },
@@ -540,7 +567,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       m = /^\/api\/([^/]+)\/cluster\/(resetMGMTPassword|resetCMAKPassword|getClusterInfoList)\/(\d+)$/.exec(
         path,
       );
-      if (m) return await handleNcp(ctx, m[1]!, m[2]!, m[3]!);
+      if (m && !retiredNcpApis.has(m[2] as NcpApi)) return await handleNcp(ctx, m[1]!, m[2]!, m[3]!);
+      // NCP's gateway answers every route it does not know (wrong region prefix, retired or misspelt
+      // path) with its own 404 / errorCode 300, before it looks at the signature.
+      if (path.startsWith('/api/')) return send(ctx, ncp.noApi(), 'no such api (gateway 300)');
       return send(
         ctx,
         { status: 404, body: JSON.stringify({ error: 'no such API in the sandbox' }) },

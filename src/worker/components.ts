@@ -69,7 +69,8 @@ export function targetSettings(target: TargetConfig, config: RotatorConfig) {
   };
 }
 
-function resolveCredentials(
+/** Resolves a target's credential references; the error names the field and the reference, never a value. */
+export function resolveCredentials(
   target: TargetConfig,
   env: NodeJS.ProcessEnv,
   registry: SecretRegistry,

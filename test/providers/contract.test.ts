@@ -1,5 +1,12 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { retrySchema, rotationTimingSchema } from '../../src/config/schema.js';
 import { type Clock, manualClock } from '../../src/core/clock.js';
+import { generatePassword } from '../../src/policy/generate.js';
+import { UNKNOWN_ROUTE_DETAIL } from '../../src/providers/ncp-cdss/classify.js';
 import { type ErrorKind, isProviderError, type ProviderError } from '../../src/providers/errors.js';
 import type { ProviderId } from '../../src/providers/ids.js';
 import { createProvider, providerIds } from '../../src/providers/registry.js';
@@ -11,6 +18,10 @@ import {
   sandboxTarget,
   startSandbox,
 } from '../../src/sandbox/index.js';
+import { decide } from '../../src/rotation/decide.js';
+import { rotate } from '../../src/rotation/rotate.js';
+import { isRotationError, type RotationError } from '../../src/rotation/rotation-error.js';
+import { createFileStore } from '../../src/secrets/file/index.js';
 import { createKeepAliveClient, type HttpClient } from '../../src/util/http-client.js';
 import { dataPlaneLogin, sandboxSpec, testPassword } from '../support/sandbox.js';
 
@@ -196,6 +207,20 @@ describe.each(providerIds().flatMap((id) => clients.map((c) => [id, c.name, c] a
       expect(cluster.overlaps).toBe(1);
     });
 
+    it('reports what the cloud says beside the state: security mode (CSS), the manager user (NCP)', async () => {
+      const status = await provider.status(target);
+      if (id === 'ncp-cdss') {
+        // the cluster's own manager user, chosen at creation: not admin
+        expect(status.managerUser).toBe(cluster.username);
+        expect(status.managerUser).toMatch(/^[a-z]{3,15}$/);
+        expect(status.managerUser).not.toBe('admin');
+        expect(status.securityMode).toBeUndefined();
+      } else {
+        expect(status.securityMode).toBe(true);
+        expect(status.managerUser).toBeUndefined();
+      }
+    });
+
     it('reports a failed cluster as failed', async () => {
       cluster.lifecycle = 'failed';
       expect(await provider.status(target)).toMatchObject({ state: 'failed' });
@@ -295,6 +320,194 @@ describe.each(providerIds().flatMap((id) => clients.map((c) => [id, c.name, c] a
       const before = new AbortController();
       before.abort(new Error('already stopped'));
       await expect(provider.status(target, { signal: before.signal })).rejects.toThrow('already stopped');
+    });
+  },
+);
+
+const CSS_IDS = providerIds().filter((id) => id !== 'ncp-cdss');
+
+describe.each(CSS_IDS.flatMap((id) => clients.map((c) => [id, c.name, c] as const)))(
+  'provider contract, CSS answers: %s against the sandbox over %s',
+  (id, _name, client) => {
+    let sandbox: Sandbox;
+    let clock: Clock & { advance(ms: number): void };
+    let provider: Provider;
+    let cluster: SandboxCluster;
+    let target: ProviderTarget;
+    let http: { http: HttpClient; close(): void };
+
+    beforeEach(async () => {
+      clock = manualClock(START);
+      sandbox = await startSandbox({ clock, busyMs: BUSY_MS });
+      cluster = sandbox.clusters.add(sandboxSpec(id));
+      http = client.make();
+      provider = createProvider(id, { fetch: http.http, clock, timeoutMs: 5000 });
+      target = sandboxTarget(sandbox.url, cluster);
+    });
+    afterEach(async () => {
+      http.close();
+      await sandbox.close();
+    });
+
+    it('a 202 carrying CSS.0011 is busy and applies nothing; the next reset applies', async () => {
+      const initial = cluster.password;
+      cluster.pushFault({ type: 'busy202' });
+      const pw = testPassword();
+      const err = await failure(provider.reset(target, pw));
+      expect(err).toMatchObject({ kind: 'busy', status: 202, vendorCode: 'CSS.0011' });
+      expect(err.requestId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(cluster.password).toBe(initial);
+      expectNoSecret(err, pw);
+      expect(await provider.reset(target, pw)).toMatchObject({ status: 200 });
+      expect(cluster.password).toBe(pw);
+      expect(sandbox.requests().map((e) => [e.operation, e.status, e.outcome])).toEqual([
+        ['reset', 202, 'fault busy202 CSS.0011'],
+        ['reset', 200, 'ok'],
+      ]);
+    });
+
+    it('a rotation retries 202 CSS.0011 as busy and ends rotated with store == cloud', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'contract-busy202-'));
+      const store = createFileStore({
+        path: join(dir, 'store.json'),
+        keyBytes: randomBytes(32),
+        now: clock.now,
+      });
+      try {
+        const initial = cluster.password;
+        const secretId = target.config.secret.id;
+        const seed = `seed-${'0'.repeat(40)}`;
+        await store.stagePending(secretId, seed, { username: 'admin', password: initial, engine: id });
+        await store.promote(secretId, seed);
+        cluster.pushFault({ type: 'busy202', times: 2 });
+        const request = {
+          target,
+          rotationId: 'busy202-rotation',
+          policy: provider.policy,
+          timing: rotationTimingSchema.parse({}),
+        };
+        const retry = retrySchema.parse({});
+        const errors: RotationError[] = [];
+        let done = false;
+        for (let run = 1; run <= 5 && !done; run++) {
+          try {
+            await rotate(request, { provider, store, clock, generatePassword });
+            done = true;
+          } catch (err) {
+            if (!isRotationError(err)) throw err;
+            errors.push(err);
+            const d = decide({ error: err, attempts: run, busyMs: 0, retry, busyBudget: 7_200_000 });
+            // retried as busy (with backoff), not stopped
+            expect(d.action).toBe('retry');
+            if (d.action === 'retry') clock.advance(d.delayMs);
+          }
+        }
+        expect(errors.map((e) => [e.kind, e.httpStatus, e.vendorCode])).toEqual([
+          ['busy', 202, 'CSS.0011'],
+          ['busy', 202, 'CSS.0011'],
+        ]);
+        expect(done).toBe(true);
+        const current = await store.getCurrent(secretId);
+        expect(current?.value.password).not.toBe(initial);
+        expect(current?.value.password).toBe(cluster.password);
+        expect(await dataPlaneLogin(cluster.dataPlaneUrl, cluster.username, current!.value.password)).toBe(
+          200,
+        );
+        expect(cluster.resetsApplied).toBe(1);
+        expect(await store.getPending(secretId)).toBeUndefined();
+      } finally {
+        await store.close();
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('reports securityMode false for a cluster without security mode (authorityEnable: false)', async () => {
+      const plain = sandbox.clusters.add(sandboxSpec(id, 2, { authorityEnable: false }));
+      const status = await provider.status(sandboxTarget(sandbox.url, plain));
+      expect(status).toMatchObject({ state: 'ready', securityMode: false });
+    });
+
+    it('CSS.0045 (bad token) is auth; a 2xx status answer carrying an error code is that error', async () => {
+      cluster.pushFault({
+        type: 'http',
+        status: 401,
+        body: { errCode: 'CSS.0045', externalMessage: 'CSS.0045 : Invalid token.' },
+      });
+      expect(await failure(provider.reset(target, testPassword()))).toMatchObject({
+        kind: 'auth',
+        vendorCode: 'CSS.0045',
+      });
+      cluster.pushFault({
+        type: 'http',
+        status: 200,
+        op: 'status',
+        body: { errCode: 'CSS.0015', externalMessage: 'CSS.0015 : No resources are found.' },
+      });
+      expect(await failure(provider.status(target))).toMatchObject({
+        kind: 'not-found',
+        status: 200,
+        vendorCode: 'CSS.0015',
+        operation: 'status',
+      });
+    });
+  },
+);
+
+describe.each(clients.map((c) => [c.name, c] as const))(
+  'provider contract, NCP gateway answers: ncp-cdss against the sandbox over %s',
+  (_name, client) => {
+    let sandbox: Sandbox;
+    let provider: Provider;
+    let cluster: SandboxCluster;
+    let http: { http: HttpClient; close(): void };
+
+    beforeEach(async () => {
+      const clock = manualClock(START);
+      sandbox = await startSandbox({ clock, busyMs: BUSY_MS, retiredNcpApis: ['resetCMAKPassword'] });
+      cluster = sandbox.clusters.add(sandboxSpec('ncp-cdss'));
+      http = client.make();
+      provider = createProvider('ncp-cdss', { fetch: http.http, clock, timeoutMs: 5000 });
+    });
+    afterEach(async () => {
+      http.close();
+      await sandbox.close();
+    });
+
+    function expectUnknownRoute(err: ProviderError, operation: 'reset' | 'status'): void {
+      // a config error with the hint, never retried, never "the cluster does not exist"
+      expect(err).toMatchObject({ kind: 'bad-request', status: 404, vendorCode: '300', operation });
+      expect(err.detail).toBe(UNKNOWN_ROUTE_DETAIL);
+      expect(err.message).toContain('config error: unknown route');
+      expect(err.message).not.toMatch(/does not exist/);
+    }
+
+    it('a wrong region prefix is answered by the gateway (404, errorCode 300): a config error', async () => {
+      const initial = cluster.password;
+      const wrong = sandboxTarget(sandbox.url, cluster, { config: { endpoint: `${sandbox.url}/api/xx-v1` } });
+      expectUnknownRoute(await failure(provider.status(wrong)), 'status');
+      expectUnknownRoute(await failure(provider.reset(wrong, testPassword())), 'reset');
+      expect(cluster.password).toBe(initial);
+      expect(sandbox.requests().map((e) => [e.status, e.outcome])).toEqual([
+        [404, 'no such api (gateway 300)'],
+        [404, 'no such api (gateway 300)'],
+      ]);
+    });
+
+    it('a retired reset path is a config error; the current one works', async () => {
+      const initial = cluster.password;
+      const retired = sandboxTarget(sandbox.url, cluster, { config: { resetApi: 'resetCMAKPassword' } });
+      expectUnknownRoute(await failure(provider.reset(retired, testPassword())), 'reset');
+      expect(cluster.password).toBe(initial);
+      const pw = testPassword();
+      await provider.reset(sandboxTarget(sandbox.url, cluster), pw);
+      expect(cluster.password).toBe(pw);
+    });
+
+    it('a missing cluster behind a known route is still not-found', async () => {
+      const gone = sandboxTarget(sandbox.url, cluster, { config: { serviceGroupInstanceNo: '999999' } });
+      const err = await failure(provider.status(gone));
+      expect(err).toMatchObject({ kind: 'not-found', status: 404 });
+      expect(err.detail).toBeUndefined();
     });
   },
 );

@@ -20,6 +20,25 @@ describe('sandbox clusters file', () => {
     expect(parsed.clusters[0]?.serviceGroupInstanceNo).toBe('42');
   });
 
+  it('takes authorityEnable (security mode) per cluster, as a boolean', () => {
+    const base = {
+      provider: 'otc-css',
+      projectId: 'p',
+      clusterId: 'c',
+      accessKey: 'a',
+      secretKey: 's',
+      password: 'p',
+    };
+    expect(
+      parseSandboxClusters(JSON.stringify([{ ...base, authorityEnable: false }])).clusters[0],
+    ).toMatchObject({
+      authorityEnable: false,
+    });
+    expect(() => parseSandboxClusters(JSON.stringify([{ ...base, authorityEnable: 'no' }]), 'f')).toThrow(
+      '[0].authorityEnable: must be true or false',
+    );
+  });
+
   it('names every bad field, never the values', () => {
     const text =
       'clusters:\n  - provider: aws\n    password: Secret-Value-1\n    extra: 1\n    apiPrefix: v9\n';

@@ -68,6 +68,49 @@ describe('sandbox', () => {
     expect(() => sandbox!.clusters.get(spec.key!).pushFault({ type: 'result-null' })).toThrow(
       /ncp-cdss only/,
     );
+    const ncp = sandbox.clusters.add(sandboxSpec('ncp-cdss'));
+    expect(() => ncp.pushFault({ type: 'busy202' })).toThrow(/huaweicloud-css and otc-css only/);
+    for (const username of ['admin', 'ab', 'Manager', 'kafka-mgr', 'a'.repeat(16)]) {
+      expect(() => sandbox!.clusters.add({ ...sandboxSpec('ncp-cdss', 3), username })).toThrow(
+        /username \(the NCP manager user\) must be 3-15 lower-case letters, not admin/,
+      );
+    }
+    expect(() => sandbox!.clusters.add({ ...sandboxSpec('ncp-cdss', 4), authorityEnable: false })).toThrow(
+      /authorityEnable applies to huaweicloud-css and otc-css only/,
+    );
+  });
+
+  it('NCP: each cluster has its own manager user, never admin; a given one is kept', async () => {
+    sandbox = await startSandbox();
+    const a = sandbox.clusters.add(sandboxSpec('ncp-cdss', 1, { serviceGroupInstanceNo: '1009123' }));
+    const b = sandbox.clusters.add(sandboxSpec('ncp-cdss', 2, { username: 'kafkaops' }));
+    expect(a.username).toBe('mgrbaajbcd');
+    expect(b.username).toBe('kafkaops');
+    expect(sandbox.clusters.add(sandboxSpec('otc-css')).username).toBe('admin');
+  });
+
+  it('CSS: a cluster without security mode reports authorityEnable false and refuses a reset', async () => {
+    const clock = manualClock(START);
+    sandbox = await startSandbox({ clock });
+    const c = sandbox.clusters.add(sandboxSpec('otc-css', 1, { authorityEnable: false }));
+    const p = createProvider('otc-css', { fetch, clock, timeoutMs: 5000 });
+    const initial = c.password;
+    expect(await p.status(sandboxTarget(sandbox.url, c))).toMatchObject({ securityMode: false });
+    expect(await kindOf(p.reset(sandboxTarget(sandbox.url, c), testPassword()))).toBe('precondition');
+    expect(c.password).toBe(initial);
+  });
+
+  it('NCP: the gateway answers any unknown /api/ route with 404 / errorCode 300, before checking the signature', async () => {
+    sandbox = await startSandbox({ retiredNcpApis: ['resetCMAKPassword'] });
+    for (const path of [
+      '/api/v1/cluster/resetSomething/1',
+      '/api/xx-v1/cluster/getClusterInfoList/1',
+      '/api/v1/cluster/resetCMAKPassword/1',
+    ]) {
+      const res = await fetch(`${sandbox.url}${path}`, { method: 'POST' });
+      expect(res.status).toBe(404);
+      expect(await res.json()).toEqual({ error: { errorCode: '300', message: 'Not Found Exception' } });
+    }
   });
 
   it.each(['huaweicloud-css', 'otc-css'] as const)(
@@ -195,7 +238,7 @@ describe('sandbox', () => {
     const p = createProvider('ncp-cdss', { fetch, clock, timeoutMs: 5000 });
     const pw = testPassword();
     await p.reset(sandboxTarget(sandbox.url, c), pw);
-    expect(await dataPlaneLogin(c.dataPlaneUrl, 'admin', pw)).toBe(200);
+    expect(await dataPlaneLogin(c.dataPlaneUrl, c.username, pw)).toBe(200);
     expect(await dataPlaneLogin(c.dataPlaneUrl, 'someone', pw)).toBe(401);
     expect(seen).toEqual(['reset 200', 'dataplane 200', 'dataplane 401']);
     const text = JSON.stringify(sandbox.requests()) + JSON.stringify(c);

@@ -36,6 +36,16 @@ const TABLE: Row[] = [
     current: 'new',
     applied: 1,
   },
+  // both vendors' error tables list CSS.0011 with HTTP 202: a 2xx that is busy, not applied
+  {
+    key: 'busy202-twice',
+    faults: [{ type: 'busy202', times: 2 }],
+    outcome: 'succeeded',
+    attempts: 3,
+    alerts: [],
+    current: 'new',
+    applied: 1,
+  },
   {
     key: 'throttled',
     faults: [{ type: 'throttle', retryAfter: '1' }],

@@ -8,12 +8,18 @@ import {
   type Schedule,
   type TargetConfig,
 } from '../../config/schema.js';
+import { systemClock } from '../../core/clock.js';
 import { processSecrets } from '../../log/secret-registry.js';
 import { redisTlsProblems } from '../../queue/connection.js';
+import { createStore } from '../../secrets/index.js';
+import type { SecretStore } from '../../secrets/types.js';
+import { EXIT, ExitError } from '../exit.js';
+import { formatLiveCheck, liveCheck } from './check-live.js';
 
 interface CheckConfigOptions {
   config?: string;
   resolve?: boolean;
+  live?: boolean;
 }
 
 export function describeSchedule(schedule: Schedule): string {
@@ -48,7 +54,12 @@ export function registerCheckConfig(program: Command): void {
       '--resolve',
       'also check that every { env } / { file } reference resolves (values are never printed)',
     )
-    .action((options: CheckConfigOptions) => {
+    .option(
+      '--live',
+      'also check every enabled target against its cloud and the store, read-only: credentials, ' +
+        'cluster (status API), security mode, manager user, secret; exit 1 naming each target that would fail',
+    )
+    .action(async (options: CheckConfigOptions) => {
       const file = configPath(options.config);
       const result = readConfigFile(file);
       if (!result.ok) throw new ConfigError(file, result.problems);
@@ -62,6 +73,41 @@ export function registerCheckConfig(program: Command): void {
       for (const w of insecureHttpWarnings(result.config)) {
         process.stderr.write(`warning: ${formatPath(w.path)}: ${w.message}\n`);
       }
-      process.stdout.write(`${targetLines(result.config).join('\n')}\n`);
+      if (!options.live) {
+        process.stdout.write(`${targetLines(result.config).join('\n')}\n`);
+        return;
+      }
+      await checkLive(file, result.config);
     });
+}
+
+/** `--live`: a table per target; exit 1 naming every target that would fail (see check-live.ts). */
+async function checkLive(file: string, config: RotatorConfig): Promise<void> {
+  let store: SecretStore;
+  try {
+    store = createStore(config.store, { env: process.env });
+  } catch (err) {
+    throw new ConfigError(file, [{ path: 'store', message: (err as Error).message }]);
+  }
+  try {
+    const results = await liveCheck(config, {
+      env: process.env,
+      registry: processSecrets,
+      fetch: globalThis.fetch,
+      clock: systemClock,
+      store,
+    });
+    process.stdout.write(formatLiveCheck(results));
+    const failing = results.filter((r) => !r.ok).map((r) => r.id);
+    if (failing.length > 0) {
+      throw new ExitError(
+        EXIT.failure,
+        `check-config --live: ${failing.length} of ${results.length} target(s) would fail: ${failing.join(', ')}`,
+      );
+    }
+    const checked = results.filter((r) => r.checked).length;
+    process.stdout.write(`\ncheck-config --live: all ${checked} enabled target(s) pass\n`);
+  } finally {
+    await store.close();
+  }
 }

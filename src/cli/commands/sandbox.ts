@@ -32,7 +32,10 @@ config/sandbox-clusters.example.yaml are served):
       secretKey: SK
       tokens: [TOKEN]                 # CSS: accepted X-Auth-Token values
       password: Initial-Pass1         # current password at start
-      username: admin                 # data-plane user
+      username: admin                 # data-plane user (CSS: admin; NCP: the cluster's manager user,
+                                      # 3-15 lower-case letters, not admin, reported as
+                                      # kafkaManagerUserName; default derived from the number)
+      authorityEnable: true           # CSS: security mode; false: status says so, a reset is refused
       busyMs: 2000                    # per-cluster overrides
       latencyMs: 0
       applyDelayMs: 0                 # optional: the data-plane login keeps the OLD password (and

@@ -33,6 +33,17 @@ export function kindFromNcpMessage(
   return undefined;
 }
 
+/** The gateway's error shape, `{"error": {"errorCode", "message"}}`, as opposed to CDSS's `{code, message}`. */
+function isGatewayError(text: string): boolean {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    const inner = (parsed as { error?: unknown } | null)?.error;
+    return typeof inner === 'object' && inner !== null && 'errorCode' in inner;
+  } catch {
+    return false;
+  }
+}
+
 function withVendor(a: AnswerFacts, kind: Classified['kind']): Classified {
   const v = parseVendorError(a.text);
   const out: Classified = { kind, status: a.status };
@@ -43,11 +54,24 @@ function withVendor(a: AnswerFacts, kind: Classified['kind']): Classified {
   return out;
 }
 
+/**
+ * Why the gateway did not know the route, carried as the error's `detail` (alerts and
+ * `check-config --live` show it). The kind is `bad-request`: never retried, alerted, and certain
+ * not to have reached the cluster.
+ */
+export const UNKNOWN_ROUTE_DETAIL =
+  "config error: unknown route (gateway 404, errorCode 300): check the target's site and region " +
+  '(the API path prefix), endpoint and resetApi; the path may have been retired';
+
 /** Pure classification of a non-2xx answer from the NCP API gateway or CDSS. */
 export function classifyNcpFailure(a: AnswerFacts): Classified {
   const s = a.status;
   const c = withVendor(a, 'bad-response');
   if (s === 401 || s === 403) return { ...c, kind: 'auth' };
+  // The gateway's own "Not Found Exception" (errorCode 300, string or number): the request never
+  // reached CDSS, so it says nothing about the cluster: a config error, not a missing cluster.
+  if (s === 404 && c.vendorCode === '300' && isGatewayError(a.text))
+    return { ...c, kind: 'bad-request', detail: UNKNOWN_ROUTE_DETAIL };
   if (s === 429) {
     const retryAfterMs = parseRetryAfter(a.headers['retry-after'], a.nowMs);
     return retryAfterMs === undefined

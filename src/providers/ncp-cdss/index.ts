@@ -144,7 +144,9 @@ export function createNcpCdss(deps: ProviderDeps): Provider {
         };
         throw fail('status', { ...c, kind: 'bad-response' });
       }
-      const state = ncpClusterState(parsed.data.result.status);
+      const state: ClusterStatus = ncpClusterState(parsed.data.result.status);
+      const managerUser = parsed.data.result.kafkaManagerUserName;
+      if (typeof managerUser === 'string' && managerUser !== '') state.managerUser = managerUser;
       const requestId = parsed.data.requestId;
       return requestId ? { ...state, requestId } : state;
     },

@@ -10,10 +10,13 @@ export const ncpResetResponseSchema = z.looseObject({
   requestId: z.string().nullish(),
 });
 
-/** Answer of `getClusterInfoList/{serviceGroupInstanceNo}`: only the lifecycle status is used. */
+/**
+ * Answer of `getClusterInfoList/{serviceGroupInstanceNo}`: the lifecycle status, and the manager user
+ * chosen at the cluster's creation (`kafkaManagerUserName`; not `admin`).
+ */
 export const ncpClusterInfoSchema = z.looseObject({
   code,
   message: z.string().nullish(),
   requestId: z.string().nullish(),
-  result: z.looseObject({ status: z.string() }).nullish(),
+  result: z.looseObject({ status: z.string(), kafkaManagerUserName: z.unknown().optional() }).nullish(),
 });

@@ -4,9 +4,10 @@ import { parseRetryAfter } from './retry-after.js';
 
 export const CSS_BUSY_CODES = ['CSS.0011', 'CSS.6013', 'CSS.0077'] as const;
 export const CSS_PASSWORD_CODES = ['CSS.0050', 'CSS.0066', 'CSS.2026'] as const;
-export const CSS_NOT_FOUND_CODES = ['CSS.0015', 'CSS.0002'] as const;
-/** Gateway codes for bad signature / expired timestamp. */
-export const CSS_AUTH_CODES = ['APIGW.0301', 'APIGW.0303', 'CSS.0021'] as const;
+/** CSS.0047 (400, "the cluster does not exist or has been deleted"): OTC's error-code table. */
+export const CSS_NOT_FOUND_CODES = ['CSS.0015', 'CSS.0002', 'CSS.0047'] as const;
+/** Gateway codes for bad signature / expired timestamp; CSS.0021 account frozen; CSS.0045 bad token. */
+export const CSS_AUTH_CODES = ['APIGW.0301', 'APIGW.0303', 'CSS.0021', 'CSS.0045'] as const;
 
 const has = (list: readonly string[], code: string | undefined) => code !== undefined && list.includes(code);
 
@@ -41,4 +42,22 @@ export function classifyCssFailure(a: AnswerFacts): Classified {
     return v === undefined ? base : { ...base, kind: 'bad-request' };
   }
   return base;
+}
+
+/**
+ * Pure: a 2xx answer from CSS. Both vendors' error-code tables (Huawei css_03_0076, OTC
+ * appendixes/error_codes) list CSS.0011 with HTTP 202, so a 2xx is not proof of success: a body that
+ * carries an error code (`errCode`, `error_code`, `code`, nested `error`) is that error, classified
+ * by its code (202 CSS.0011 is busy). Undefined when the body is empty or carries no error code:
+ * only then was the request applied.
+ */
+export function classifyCssSuccess(a: AnswerFacts): Classified | undefined {
+  const v = parseVendorError(a.text);
+  if (v?.code === undefined || v.code === '0') return undefined;
+  const c = classifyCssFailure(a);
+  if (c.kind !== 'bad-response') return c;
+  // A code none of the tables place: a refusal we cannot classify; say so.
+  return has(CSS_PASSWORD_CODES, v.code)
+    ? { ...c, kind: 'password-rejected' }
+    : { ...c, detail: `HTTP ${a.status} carrying error code ${v.code}` };
 }

@@ -11,7 +11,7 @@ import type {
   ResetResult,
 } from '../types.js';
 import type { Classified } from './classification.js';
-import { classifyCssFailure } from './css-classify.js';
+import { classifyCssFailure, classifyCssSuccess } from './css-classify.js';
 import { type CssCluster, cssClusterSchema } from './css-schema.js';
 import { signCssRequest } from './css-sign.js';
 import { type HttpAnswer, scrub, send } from './http.js';
@@ -122,18 +122,24 @@ export function createCssProvider(cloud: CssCloud, deps: ProviderDeps): Provider
       const body = Buffer.from(JSON.stringify({ newpassword: password }), 'utf8');
       const path = `/v1.0/${encodeURIComponent(projectId)}/clusters/${encodeURIComponent(clusterId)}/password/reset`;
       const a = await call('reset', target, 'POST', path, body, opts);
+      const facts = { ...a, nowMs: deps.clock.now() };
       if (a.status >= 200 && a.status < 300) {
+        // A 2xx that carries an error code (202 CSS.0011) was not applied.
+        const refused = classifyCssSuccess(facts);
+        if (refused) throw fail('reset', refused, [password]);
         const requestId = a.headers['x-request-id'];
         return requestId ? { status: a.status, requestId } : { status: a.status };
       }
-      throw fail('reset', classifyCssFailure({ ...a, nowMs: deps.clock.now() }), [password]);
+      throw fail('reset', classifyCssFailure(facts), [password]);
     },
     async status(target, opts): Promise<ClusterStatus> {
       const { projectId, clusterId } = ids(target);
       const path = `/v1.0/${encodeURIComponent(projectId)}/clusters/${encodeURIComponent(clusterId)}`;
       const a = await call('status', target, 'GET', path, new Uint8Array(), opts);
-      if (a.status < 200 || a.status >= 300)
-        throw fail('status', classifyCssFailure({ ...a, nowMs: deps.clock.now() }));
+      const facts = { ...a, nowMs: deps.clock.now() };
+      if (a.status < 200 || a.status >= 300) throw fail('status', classifyCssFailure(facts));
+      const refused = classifyCssSuccess(facts);
+      if (refused) throw fail('status', refused);
       const requestId = a.headers['x-request-id'];
       let json: unknown;
       try {
@@ -152,7 +158,9 @@ export function createCssProvider(cloud: CssCloud, deps: ProviderDeps): Provider
           detail: 'cluster document without a status',
         });
       }
-      const state = cssClusterState(parsed.data);
+      const state: ClusterStatus = cssClusterState(parsed.data);
+      // Only a security-mode cluster has an `admin` password to reset; say so when the cloud does.
+      if (typeof parsed.data.authorityEnable === 'boolean') state.securityMode = parsed.data.authorityEnable;
       return requestId ? { ...state, requestId } : state;
     },
   } satisfies Provider;

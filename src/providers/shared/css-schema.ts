@@ -10,5 +10,7 @@ export const cssClusterSchema = z.looseObject({
     .nullish(),
   failedReason: z.unknown().optional(),
   failed_reasons: z.unknown().optional(),
+  /** Security mode (a boolean; anything else is ignored): only then can the `admin` password be reset. */
+  authorityEnable: z.unknown().optional(),
 });
 export type CssCluster = z.infer<typeof cssClusterSchema>;

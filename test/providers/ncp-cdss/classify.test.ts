@@ -6,6 +6,7 @@ import {
   classifyNcpFailure,
   classifyNcpResetSuccess,
   GUESSED_KIND_DETAIL,
+  UNKNOWN_ROUTE_DETAIL,
 } from '../../../src/providers/ncp-cdss/classify.js';
 import { createProvider } from '../../../src/providers/registry.js';
 import { sandboxTarget, startSandbox } from '../../../src/sandbox/index.js';
@@ -31,7 +32,12 @@ describe('NCP failure classification', () => {
       '1001',
     ],
     [400, 'garbage', 'bad-response', undefined],
-    [404, gw('300', 'Not Found Exception'), 'not-found', '300'],
+    // the gateway does not know the route (wrong site/region prefix, retired path): a config error
+    [404, gw('300', 'Not Found Exception'), 'bad-request', '300'],
+    [404, gw(300, 'Not Found Exception'), 'bad-request', '300'],
+    // CDSS itself says the cluster does not exist
+    [404, j({ code: 1003, message: 'The cluster does not exist.' }), 'not-found', '1003'],
+    [404, '', 'not-found', undefined],
     [409, j({ code: 1002, message: 'cluster is changing' }), 'busy', '1002'],
     [412, '', 'precondition', undefined],
     [413, gw('430', 'Request Entity Too Large'), 'bad-request', '430'],
@@ -43,6 +49,28 @@ describe('NCP failure classification', () => {
     const c = classifyNcpFailure({ status, headers: {}, text, nowMs: 0 });
     expect(c).toMatchObject({ kind, status });
     expect(c.vendorCode).toBe(vendorCode);
+  });
+
+  it('names a gateway 404 (errorCode 300, string or number) a config error with the hint, not a missing cluster', () => {
+    for (const code of ['300', 300]) {
+      const c = classifyNcpFailure({
+        status: 404,
+        headers: {},
+        text: gw(code, 'Not Found Exception'),
+        nowMs: 0,
+      });
+      expect(c.detail).toBe(UNKNOWN_ROUTE_DETAIL);
+      expect(c.detail).toMatch(/^config error: unknown route .*site and region .*retired/);
+    }
+    // errorCode 300 only means this in the gateway's own error shape
+    const cdss = classifyNcpFailure({
+      status: 404,
+      headers: {},
+      text: j({ code: 300, message: 'x' }),
+      nowMs: 0,
+    });
+    expect(cdss).toMatchObject({ kind: 'not-found' });
+    expect(cdss.detail).toBeUndefined();
   });
 
   it('takes Retry-After on 429', () => {

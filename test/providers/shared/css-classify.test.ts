@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ErrorKind } from '../../../src/providers/errors.js';
-import { classifyCssFailure } from '../../../src/providers/shared/css-classify.js';
+import { classifyCssFailure, classifyCssSuccess } from '../../../src/providers/shared/css-classify.js';
 import { cssClusterState } from '../../../src/providers/shared/css-provider.js';
 import { parseVendorError } from '../../../src/providers/shared/error-body.js';
 import { parseRetryAfter } from '../../../src/providers/shared/retry-after.js';
@@ -34,6 +34,11 @@ describe('CSS failure classification (Huawei Cloud and OTC)', () => {
     [403, j({ error_code: 'IAM.0003', error_msg: 'forbidden' }), 'auth', 'IAM.0003'],
     [403, j({ errCode: 'CSS.0015', externalMessage: 'no such cluster' }), 'not-found', 'CSS.0015'],
     [404, j({ errCode: 'CSS.0002', externalMessage: 'no such cluster' }), 'not-found', 'CSS.0002'],
+    // OTC's error-code table: 400 CSS.0047 "The cluster does not exist or has been deleted."
+    [400, j({ errCode: 'CSS.0047', externalMessage: 'deleted' }), 'not-found', 'CSS.0047'],
+    // CSS.0045: the token is not valid
+    [401, j({ errCode: 'CSS.0045', externalMessage: 'bad token' }), 'auth', 'CSS.0045'],
+    [400, j({ error_code: 'CSS.0045', error_msg: 'bad token' }), 'auth', 'CSS.0045'],
     [404, '', 'not-found', undefined],
     [500, j({ error: { error_code: 'CSS.0001', error_msg: 'internal' } }), 'unknown-outcome', 'CSS.0001'],
     [502, '<html/>', 'unknown-outcome', undefined],
@@ -62,6 +67,32 @@ describe('CSS failure classification (Huawei Cloud and OTC)', () => {
     });
     const h = classifyCssFailure({ status: 409, headers: { 'x-request-id': 'hdr' }, text: body, nowMs: NOW });
     expect(h.requestId).toBe('hdr');
+  });
+});
+
+describe('CSS 2xx answers: applied only without an error code', () => {
+  const busy202 = j({ errCode: 'CSS.0011', externalMessage: 'CSS.0011 : another operation' });
+  const table: [number, string, ErrorKind | undefined, string | undefined][] = [
+    [200, '', undefined, undefined],
+    [200, '{}', undefined, undefined],
+    [200, j({ id: 'c1', status: '200', actions: [] }), undefined, undefined],
+    [202, '', undefined, undefined],
+    // both vendors' error-code tables list CSS.0011 with HTTP 202
+    [202, busy202, 'busy', 'CSS.0011'],
+    [200, busy202, 'busy', 'CSS.0011'],
+    [202, j({ error_code: 'CSS.0011', error_msg: 'busy', request_id: 'r' }), 'busy', 'CSS.0011'],
+    [202, j({ error: { code: 'CSS.6013', message: 'another operation' } }), 'busy', 'CSS.6013'],
+    [202, j({ code: 'CSS.0077', message: 'scaling' }), 'busy', 'CSS.0077'],
+    [200, j({ errCode: 'CSS.2026', externalMessage: 'weak' }), 'password-rejected', 'CSS.2026'],
+    [200, j({ errCode: 'CSS.0045', externalMessage: 'bad token' }), 'auth', 'CSS.0045'],
+    [200, j({ errCode: 'CSS.0015', externalMessage: 'no such cluster' }), 'not-found', 'CSS.0015'],
+    [200, j({ errCode: 'CSS.9999', externalMessage: 'something' }), 'bad-response', 'CSS.9999'],
+  ];
+  it.each(table)('HTTP %i %s → %s', (status, text, kind, vendorCode) => {
+    const c = classifyCssSuccess({ status, headers: { 'x-request-id': 'h1' }, text, nowMs: NOW });
+    expect(c?.kind).toBe(kind);
+    expect(c?.vendorCode).toBe(vendorCode);
+    if (c) expect(c).toMatchObject({ status, requestId: 'h1' });
   });
 });
 

@@ -1,6 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, formatProblems } from '../config/load.js';
 import { openJobLogSource } from '../queue/job-logs.js';
@@ -12,18 +9,7 @@ import { registerSandbox } from './commands/sandbox.js';
 import { registerStatus } from './commands/status.js';
 import { registerWorker } from './commands/worker.js';
 import { EXIT, ExitError } from './exit.js';
-
-/** The version in the package.json above this file (src/cli or dist/src/cli, in the repo or the image). */
-export function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const file = join(dir, 'package.json');
-    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package.json not found above the CLI');
-    dir = up;
-  }
-}
+import { packageVersion } from './version.js';
 
 export function buildProgram(): Command {
   const program = new Command('rotator')

@@ -1,4 +1,4 @@
-import { Queue } from 'bullmq';
+import { Queue, type Telemetry } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   QUEUE_NAMES,
@@ -20,10 +20,14 @@ export interface RotatorQueues {
   close(): Promise<void>;
 }
 
-/** Opens both queues on one connection; `close()` closes the queues, not the connection. */
-export function openQueues(connection: Redis, prefix: string): RotatorQueues {
-  const rotations: RotationQueue = new Queue(QUEUE_NAMES.rotations, { connection, prefix });
-  const triggers: TriggerQueue = new Queue(QUEUE_NAMES.triggers, { connection, prefix });
+/**
+ * Opens both queues on one connection; `close()` closes the queues, not the connection.
+ * `telemetry` (bullmq-otel, when tracing is on) gives BullMQ's own spans.
+ */
+export function openQueues(connection: Redis, prefix: string, telemetry?: Telemetry): RotatorQueues {
+  const opts = { connection, prefix, ...(telemetry ? { telemetry } : {}) };
+  const rotations: RotationQueue = new Queue(QUEUE_NAMES.rotations, opts);
+  const triggers: TriggerQueue = new Queue(QUEUE_NAMES.triggers, opts);
   return {
     prefix,
     connection,

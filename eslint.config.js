@@ -15,5 +15,24 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // Tracing is off by default and must cost nothing then: its packages load only through import()
+    // in src/telemetry/tracing.ts, when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+    files: ['src/**/*.ts', 'jobs/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@opentelemetry/*', 'bullmq-otel'],
+              allowTypeImports: true,
+              message: 'load OpenTelemetry with import() in src/telemetry/tracing.ts only',
+            },
+          ],
+        },
+      ],
+    },
+  },
   prettier,
 );

@@ -67,6 +67,8 @@ export interface RotateJobData {
   failures: number;
   /** Time spent waiting on busy (409) / throttled (429) answers so far, in ms (bounded by busyBudget). */
   busyMs: number;
+  /** W3C traceparent of the first run when tracing is on: later runs continue that trace. */
+  traceparent?: string;
 }
 
 /** What a completed rotation job returns (shown in the dashboard). Never a secret. */

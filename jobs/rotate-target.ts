@@ -22,6 +22,7 @@ import { buildAlerts } from './alerts.js';
 import { createJobLogBuffer } from './job-log.js';
 import { nextStep } from './retry.js';
 import { deadline } from '../src/util/deadline.js';
+import type { RotationTrace, RotationTracer } from '../src/telemetry/tracing.js';
 
 /** Everything about one target that does not change between jobs: prepared once at start. */
 export interface PreparedTarget {
@@ -73,6 +74,17 @@ export interface RotateTargetContext {
   jobLogIntervalMs?: number;
   /** Test hook: awaited after each step's audit record (crash tests kill the process here). */
   afterStep?: (event: StepEvent) => Promise<void> | void;
+  /** OpenTelemetry spans of each run and step (only when tracing is on). */
+  tracer?: RotationTracer;
+}
+
+/** The logger with `fields` on every line (the trace id of a run). */
+function withFields(logger: WorkerLogger, fields: object): WorkerLogger {
+  return {
+    info: (obj, msg) => logger.info({ ...obj, ...fields }, msg),
+    warn: (obj, msg) => logger.warn({ ...obj, ...fields }, msg),
+    error: (obj, msg) => logger.error({ ...obj, ...fields }, msg),
+  };
 }
 
 /** The longest one run of a rotation may take before it is aborted and retried. */
@@ -116,7 +128,20 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
       ctx.logger.warn({ targetId: job.data.targetId, rotationId }, 'rotation of a target not in the config');
       throw new UnrecoverableError(`target ${job.data.targetId} is not in this worker's config`);
     }
-    const data: RotateJobData = { ...job.data, attempt: job.data.attempt + 1 };
+    const trace: RotationTrace | undefined = ctx.tracer?.start({
+      targetId: target.config.id,
+      provider: target.config.provider,
+      rotationId,
+      attempt: job.data.attempt + 1,
+      trigger: job.data.trigger,
+      ...(job.data.traceparent ? { traceparent: job.data.traceparent } : {}),
+    });
+    const logger = trace ? withFields(ctx.logger, { traceId: trace.traceId }) : ctx.logger;
+    const data: RotateJobData = {
+      ...job.data,
+      attempt: job.data.attempt + 1,
+      ...(trace && !job.data.traceparent ? { traceparent: trace.traceparent } : {}),
+    };
     await job.updateData(data);
     const base = {
       rotationId,
@@ -134,10 +159,7 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
       // Nothing has been changed yet, and no rotation runs unaudited: stop this one and tell a human
       // (the pending version of an earlier run, if any, is rolled forward by the next rotation).
       const error = ctx.scrub ? ctx.scrub(String((err as Error)?.message ?? err)) : 'unavailable';
-      ctx.logger.error(
-        { targetId: target.config.id, rotationId, error },
-        'rotation start could not be recorded',
-      );
+      logger.error({ targetId: target.config.id, rotationId, error }, 'rotation start could not be recorded');
       await ctx.alert({
         key: `${target.config.id}:final-failure`,
         severity: 'critical',
@@ -149,6 +171,7 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
         details: { step: 'start', error },
         at: ctx.clock.now(),
       });
+      trace?.end('failed', 'internal');
       throw new UnrecoverableError('rotation start could not be recorded: nothing was changed');
     }
     const logs = createJobLogBuffer(
@@ -157,7 +180,7 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
           ? ctx.writeJobLog(rotationId, rows)
           : rows.reduce((p, row) => p.then(() => job.log(row)), Promise.resolve(0)),
       (err) =>
-        ctx.logger.warn(
+        logger.warn(
           { targetId: target.config.id, rotationId, error: scrubError(err, ctx.scrub) },
           'job log lines could not be written',
         ),
@@ -180,6 +203,7 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
       onStep: async (event) => {
         // The audit record is durable before the rotation moves on; the job log line follows in a batch.
         logs.add(stepLine(event));
+        trace?.step(event);
         await ctx.audit.append({
           ...base,
           type: 'step',
@@ -198,6 +222,8 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
       ...(target.loginCheck ? { loginCheck: target.loginCheck } : {}),
     };
     const startedAt = ctx.clock.now();
+    /** How the run's span ends (a throw that no branch expected leaves it 'failed'). */
+    let traceEnd: Parameters<RotationTrace['end']> = ['failed', 'internal'];
     try {
       const result = await ctx.rotate(
         { target: target.providerTarget, rotationId, policy: target.policy, timing: target.timing },
@@ -215,10 +241,11 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
       });
       logs.add(`succeeded: version ${result.versionId} is current`);
       await logs.flush();
-      ctx.logger.info(
+      logger.info(
         { targetId: target.config.id, rotationId, versionId: result.versionId, attempt: data.attempt },
         'rotation succeeded',
       );
+      traceEnd = ['succeeded'];
       return {
         targetId: target.config.id,
         versionId: result.versionId,
@@ -239,6 +266,7 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
         // Shutdown: hand the rotation back at once (another worker, or this one after restart,
         // continues it); not a failure, no counter spent.
         logs.add(`interrupted by shutdown at ${error.step}; continues on the next run`);
+        traceEnd = ['interrupted', error.kind];
         await logs.flush();
         await job.moveToDelayed(now, token);
         throw new DelayedError();
@@ -271,7 +299,7 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
         try {
           await write();
         } catch (err) {
-          ctx.logger.error(
+          logger.error(
             { ...logFields, recordType: what, error: scrubError(err, ctx.scrub) },
             'failure record could not be written',
           );
@@ -288,6 +316,7 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
           );
         }
       };
+      traceEnd = [step.action === 'retry' ? 'retrying' : 'failed', error.kind];
       if (step.action === 'retry') {
         if (step.alert) await sendAlerts(step.alert);
         // the counters bound the retries: without them the run must not be retried
@@ -300,7 +329,7 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
         );
         logs.add(`${message}; retry in ${step.delayMs}ms (${step.reason})`);
         await logs.flush();
-        ctx.logger.warn({ ...logFields, delayMs: step.delayMs }, 'rotation will be retried');
+        logger.warn({ ...logFields, delayMs: step.delayMs }, 'rotation will be retried');
         await job.moveToDelayed(now + step.delayMs, token);
         throw new DelayedError();
       }
@@ -314,10 +343,11 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
       );
       logs.add(`failed: ${message} (${step.reason})`);
       await logs.flush();
-      ctx.logger.error({ ...logFields, reason: step.reason }, 'rotation failed');
+      logger.error({ ...logFields, reason: step.reason }, 'rotation failed');
       throw new UnrecoverableError(error.message);
     } finally {
       limit.dispose();
+      trace?.end(...traceEnd);
       await logs.flush();
     }
   };

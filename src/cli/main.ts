@@ -10,10 +10,12 @@ import { registerSandbox } from './commands/sandbox.js';
 import { registerStatus } from './commands/status.js';
 import { registerWorker } from './commands/worker.js';
 import { EXIT, ExitError } from './exit.js';
+import { packageVersion } from './version.js';
 
 export function buildProgram(): Command {
   const program = new Command('rotator')
     .description('Rotates cluster passwords on Naver Cloud CDSS, Huawei Cloud CSS and Open Telekom Cloud CSS')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError()
     .exitOverride();
   for (const register of [

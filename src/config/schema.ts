@@ -1,4 +1,4 @@
-import cronParser from 'cron-parser';
+import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { NCP_SITES, PROVIDER_IDS } from '../providers/ids.js';
 import { parseDuration } from './duration.js';
@@ -54,7 +54,7 @@ const isValidTimeZone = memoized((tz: string): boolean => {
 /** Why a cron expression is invalid, or undefined when it is valid. */
 const cronProblem = memoized((expr: string): string | undefined => {
   try {
-    cronParser.parseExpression(expr, { tz: 'UTC' });
+    CronExpressionParser.parse(expr, { tz: 'UTC' });
     if (expr.trim().split(/\s+/).length < 5) throw new Error('too few fields');
     return undefined;
   } catch (err) {

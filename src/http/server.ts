@@ -220,7 +220,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     serverAdapter,
     options: { uiConfig: { boardTitle: 'secret-rotator' } },
   });
-  app.use(DASHBOARD_PATH, serverAdapter.getRouter() as express.Router);
+  app.use(DASHBOARD_PATH, serverAdapter.getRouter());
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });

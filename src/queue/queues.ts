@@ -1,4 +1,4 @@
-import { Queue } from 'bullmq';
+import { Queue, type Telemetry } from 'bullmq';
 import type { RedisConnection } from './connection.js';
 import {
   QUEUE_NAMES,
@@ -24,11 +24,19 @@ export interface RotatorQueues {
   close(): Promise<void>;
 }
 
-/** Opens the queues on one connection; `close()` closes the queues, not the connection. */
-export function openQueues(connection: RedisConnection, prefix: string): RotatorQueues {
-  const rotations: RotationQueue = new Queue(QUEUE_NAMES.rotations, { connection, prefix });
-  const triggers: TriggerQueue = new Queue(QUEUE_NAMES.triggers, { connection, prefix });
-  const requests: RequestQueue = new Queue(QUEUE_NAMES.requests, { connection, prefix });
+/**
+ * Opens the queues on one connection; `close()` closes the queues, not the connection.
+ * `telemetry` (bullmq-otel, when tracing is on) gives BullMQ's own spans.
+ */
+export function openQueues(
+  connection: RedisConnection,
+  prefix: string,
+  telemetry?: Telemetry,
+): RotatorQueues {
+  const opts = { connection, prefix, ...(telemetry ? { telemetry } : {}) };
+  const rotations: RotationQueue = new Queue(QUEUE_NAMES.rotations, opts);
+  const triggers: TriggerQueue = new Queue(QUEUE_NAMES.triggers, opts);
+  const requests: RequestQueue = new Queue(QUEUE_NAMES.requests, opts);
   return {
     prefix,
     connection,

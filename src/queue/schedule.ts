@@ -1,4 +1,4 @@
-import cronParser from 'cron-parser';
+import { CronExpressionParser } from 'cron-parser';
 import type { RotatorConfig, Schedule, TargetConfig } from '../config/schema.js';
 import { formatDuration } from '../config/duration.js';
 
@@ -39,7 +39,7 @@ export function longestGap(schedule: Schedule, now: number): number {
 }
 
 function computeCronGap(schedule: Extract<Schedule, { cron: string }>, now: number): number {
-  const it = cronParser.parseExpression(schedule.cron, { tz: schedule.tz, currentDate: new Date(now) });
+  const it = CronExpressionParser.parse(schedule.cron, { tz: schedule.tz, currentDate: new Date(now) });
   const horizon = now + 366 * 86_400_000;
   let prev = it.next().getTime();
   let longest = 0;

@@ -11,6 +11,7 @@ import { enqueueRotation } from '../queue/enqueue.js';
 import { openQueues, rotatorKey, type RotatorQueues } from '../queue/queues.js';
 import { desiredSchedulers, type ReconcileResult, reconcileSchedulers } from '../queue/reconcile.js';
 import { TargetStateStore } from '../queue/target-state.js';
+import type { Tracing } from '../telemetry/tracing.js';
 import { createRotationControl } from './control.js';
 import type { RotateRequest, RotationControl } from './types.js';
 
@@ -35,6 +36,8 @@ export interface WorkerRuntimeOptions {
   afterStep?: RotateTargetContext['afterStep'];
   /** Use this connection instead of opening one (not closed by the runtime). */
   connection?: RedisConnection;
+  /** OpenTelemetry (startTracing): rotation and step spans, and BullMQ's own. */
+  tracing?: Tracing;
 }
 
 export interface WorkerRuntime {
@@ -58,7 +61,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   const connection = options.connection ?? createRedisConnection(config.redis);
   const ownsConnection = !options.connection;
   connection.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
-  const queues = openQueues(connection, config.redis.prefix);
+  const queues = openQueues(connection, config.redis.prefix, options.tracing?.bullmq);
   const state = new TargetStateStore(connection, config.redis.prefix);
   const keep = { keepCompleted: config.jobs.keepCompleted, keepFailed: config.jobs.keepFailed };
   const byId = new Map(config.targets.map((t) => [t.id, t]));
@@ -131,6 +134,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       // The list getJobLogs() reads (what job.log() appends to, one row per call).
       writeJobLog: (jobId, rows) => connection.rpush(queues.rotations.toKey(`${jobId}:logs`), ...rows),
       ...(options.afterStep ? { afterStep: options.afterStep } : {}),
+      ...(options.tracing ? { tracer: options.tracing.rotations } : {}),
     });
     const bullOpts = {
       connection,
@@ -138,6 +142,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       lockDuration: options.lockDuration ?? config.worker.lockDuration,
       stalledInterval: options.stalledInterval ?? config.worker.stalledInterval,
       maxStalledCount: options.maxStalledCount ?? config.worker.maxStalledCount,
+      ...(options.tracing ? { telemetry: options.tracing.bullmq } : {}),
     };
     const rotations = new Worker<RotateJobData, RotateJobResult>(QUEUE_NAMES.rotations, rotateProcessor, {
       ...bullOpts,

@@ -350,3 +350,60 @@ describe('rotator audit verify with audit.key (keyed chain)', () => {
     expect(out.stderr).not.toContain('short-key-x');
   });
 });
+
+describe('rotator audit verify --json', () => {
+  it('prints the intact trail, its head and the anchor it holds as JSON', async () => {
+    const n = (await lines()).length;
+    const first = await runCli(['audit', 'verify', '--file', trailPath, '--json']);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    const out = JSON.parse(first.stdout) as {
+      ok: boolean;
+      file: string;
+      records: number;
+      lastSeq: number;
+      lastHash: string;
+    };
+    expect(out).toMatchObject({ ok: true, file: trailPath, records: n, lastSeq: n });
+    expect(out.lastHash).toMatch(/^[0-9a-f]{64}$/);
+    const anchored = await runCli([
+      'audit',
+      'verify',
+      '--file',
+      trailPath,
+      '--json',
+      '--anchor',
+      `${n}:${out.lastHash}`,
+    ]);
+    expect(anchored.code).toBe(0);
+    expect(JSON.parse(anchored.stdout)).toMatchObject({ ok: true, anchor: { seq: n, hash: out.lastHash } });
+  });
+
+  it('prints a broken trail with its first problem, and a missing file, as JSON with exit 1', async () => {
+    const list = await lines();
+    list.splice(6, 1);
+    await writeLines(list);
+    const broken = await runCli(['audit', 'verify', '--config', configFile, '--json']);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toBe('');
+    expect(JSON.parse(broken.stdout)).toEqual({
+      ok: false,
+      file: trailPath,
+      records: 6,
+      problem: {
+        line: 7,
+        expectedSeq: 7,
+        seq: 8,
+        kind: 'seq-gap',
+        message: 'record seq 7 is missing (found seq 8)',
+      },
+    });
+
+    const missing = await runCli(['audit', 'verify', '--file', join(dir, 'nope.jsonl'), '--json']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe('');
+    const out = JSON.parse(missing.stdout) as { ok: boolean; error: string };
+    expect(out.ok).toBe(false);
+    expect(out.error).toContain('file not found');
+  });
+});

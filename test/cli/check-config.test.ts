@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -294,5 +294,72 @@ targets:
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
     expect(failing.stdout + failing.stderr + ok.stdout).not.toContain('REDIS-PW-FROM-ENV-789');
+  });
+});
+
+describe('check-config --json', () => {
+  it('prints the targets of a valid config as JSON, exit 0', async () => {
+    const { code, stdout, stderr } = await run('--config', 'config/rotator.example.yaml', '--json');
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const out = JSON.parse(stdout) as {
+      ok: boolean;
+      file: string;
+      targets: { id: string; provider: string; schedule: unknown; secretId: string; enabled: boolean }[];
+    };
+    expect(out.ok).toBe(true);
+    expect(out.file).toBe('config/rotator.example.yaml');
+    expect(out.targets).toHaveLength(5);
+    expect(out.targets[0]).toEqual({
+      id: 'kafka-kr-prod',
+      provider: 'ncp-cdss',
+      schedule: { cron: '0 3 1 * *', tz: 'UTC' },
+      secretId: 'prod/cdss/kafka-kr-prod/manager',
+      enabled: true,
+    });
+    expect(out.targets[4]).toMatchObject({ id: 'search-eu-nl-staging', enabled: false });
+  });
+
+  it('prints every problem as { path, message } on stdout, nothing on stderr, exit 2', async () => {
+    const file = join(FIXTURES, 'many-problems.yaml');
+    const { code, stdout, stderr } = await run('--config', file, '--json');
+    expect(code).toBe(2);
+    expect(stderr).toBe('');
+    const out = JSON.parse(stdout) as {
+      ok: boolean;
+      file: string;
+      problems: { path: string; message: string }[];
+    };
+    expect(out).toMatchObject({ ok: false, file });
+    const lines = out.problems.map((p) => `${p.path}: ${p.message}`);
+    for (const want of broken['many-problems.yaml']!)
+      expect(lines.some((l) => l.startsWith(want))).toBe(true);
+
+    const missing = await run('--config', join(FIXTURES, 'does-not-exist.yaml'), '--json');
+    expect(missing.code).toBe(2);
+    expect(JSON.parse(missing.stdout)).toEqual({
+      ok: false,
+      file: join(FIXTURES, 'does-not-exist.yaml'),
+      problems: [{ path: join(FIXTURES, 'does-not-exist.yaml'), message: 'file not found' }],
+    });
+  });
+});
+
+describe('rotator --version', () => {
+  it("prints package.json's version and exits 0", async () => {
+    let stdout = '';
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stdout += chunk.toString();
+      return true;
+    });
+    let code: number;
+    try {
+      code = await main(['node', 'rotator', '--version']);
+    } finally {
+      out.mockRestore();
+    }
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    expect(code).toBe(0);
+    expect(stdout).toBe(`${pkg.version}\n`);
   });
 });

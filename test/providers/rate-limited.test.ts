@@ -92,7 +92,7 @@ describe('withRateLimit', () => {
     expect(keys).toHaveLength(2);
     for (const k of keys) {
       expect(k).not.toMatch(/AK-ONE|IAM-TOKEN/);
-      for (const m of await redisA.zrange(k, 0, -1)) expect(m).not.toMatch(/AK-ONE|IAM-TOKEN/);
+      for (const m of await redisA.zrange(k, 0, '-1')) expect(m).not.toMatch(/AK-ONE|IAM-TOKEN/);
     }
   });
 

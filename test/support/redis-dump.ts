@@ -15,7 +15,7 @@ async function dumpServer(redis: Redis, match: string): Promise<string[]> {
       else if (type === 'hash') out.push(...Object.entries(await redis.hgetall(key)).flat());
       else if (type === 'list') out.push(...(await redis.lrange(key, 0, -1)));
       else if (type === 'set') out.push(...(await redis.smembers(key)));
-      else if (type === 'zset') out.push(...(await redis.zrange(key, 0, -1, 'WITHSCORES')));
+      else if (type === 'zset') out.push(...(await redis.zrange(key, 0, '-1', 'WITHSCORES')));
       else if (type === 'stream')
         for (const [id, fields] of await redis.xrange(key, '-', '+')) out.push(id, ...fields);
     }

@@ -35,6 +35,7 @@ interface VerifyOptions {
   config?: string;
   file?: string;
   anchor?: string;
+  json?: boolean;
 }
 
 export function registerAudit(program: Command, deps: AuditCommandDeps = {}): void {
@@ -95,6 +96,7 @@ export function registerAudit(program: Command, deps: AuditCommandDeps = {}): vo
       '--anchor <seq:hash>',
       'also check the trail still holds this record (as printed by an earlier verify, kept elsewhere)',
     )
+    .option('--json', 'print the result as JSON on stdout (a broken trail too, still exit 1)')
     .action(async (opts: VerifyOptions, cmd: Command) => {
       // `--config` may have been parsed by the parent command.
       const parent = cmd.parent?.opts<ListOptions>() ?? { format: 'table' };
@@ -113,7 +115,19 @@ export function registerAudit(program: Command, deps: AuditCommandDeps = {}): vo
       try {
         result = await verifyAuditTrail(path, { anchor, key });
       } catch (err) {
-        throw new ExitError(EXIT.failure, `audit trail ${path}: ${describeReadError(err)}`);
+        const error = `audit trail ${path}: ${describeReadError(err)}`;
+        if (!opts.json) throw new ExitError(EXIT.failure, error);
+        write(`${JSON.stringify({ ok: false, file: path, error }, null, 2)}\n`);
+        throw new ExitError(EXIT.failure);
+      }
+      if (opts.json) {
+        // The same facts as the text, as { ok, file, records, lastSeq, lastHash, anchor? } or
+        // { ok: false, file, records, problem: { line, expectedSeq, seq?, kind, message } }.
+        write(
+          `${JSON.stringify({ file: path, ...result, ...(anchor && result.ok ? { anchor } : {}) }, null, 2)}\n`,
+        );
+        if (!result.ok) throw new ExitError(EXIT.failure);
+        return;
       }
       if (!result.ok) {
         const p = result.problem;

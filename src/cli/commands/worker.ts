@@ -4,8 +4,10 @@ import { resolveRef } from '../../config/refs.js';
 import { startHttpServer } from '../../http/server.js';
 import { SecretRegistry } from '../../log/index.js';
 import { createRedisConnection, describeRedis } from '../../queue/connection.js';
+import { startTracing } from '../../telemetry/tracing.js';
 import { buildComponents, readyProbeSecretId } from '../../worker/components.js';
 import { startWorkerRuntime } from '../../worker/runtime.js';
+import { packageVersion } from '../version.js';
 
 export function registerWorker(program: Command): void {
   program
@@ -21,7 +23,15 @@ export function registerWorker(program: Command): void {
       const redis = createRedisConnection(config.redis, { name: 'rotator-worker', registry });
       const components = await buildComponents({ config, redis, registry });
       const { logger } = components;
-      const runtime = await startWorkerRuntime({ config, components, connection: redis });
+      // Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set; only then is the OpenTelemetry SDK loaded.
+      const tracing = await startTracing(process.env, packageVersion());
+      if (tracing) logger.info({}, 'tracing: spans go to the OTLP endpoint');
+      const runtime = await startWorkerRuntime({
+        config,
+        components,
+        connection: redis,
+        ...(tracing ? { tracing } : {}),
+      });
       components.attach(runtime.control, [runtime.queues.rotations, runtime.queues.triggers]);
       let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
       if (config.http) {
@@ -67,6 +77,9 @@ export function registerWorker(program: Command): void {
             await http?.close().catch(() => undefined);
             await runtime.close(config.worker.shutdownTimeout);
             await redis.quit().catch(() => redis.disconnect());
+            await tracing
+              ?.shutdown()
+              .catch((err: Error) => logger.warn({ err: err.message }, 'spans not exported'));
             logger.info({}, 'worker stopped');
             resolve();
           })();

@@ -24,13 +24,23 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
+/** What a cloud reports about a cluster beside its state; undefined where it does not say. */
+export interface ClusterFacts {
+  /** False when the cluster is not in security mode (CSS `authorityEnable: false`): its password cannot be reset. */
+  securityMode?: boolean;
+  /** The cluster's own manager user where the cloud reports it (NCP `kafkaManagerUserName`). */
+  managerUser?: string;
+}
+
 /** Can the cluster take an operation now / has the last one settled? */
-export type ClusterStatus =
-  | { state: 'ready'; requestId?: string }
-  /** An operation is in progress: keep waiting. */
-  | { state: 'busy'; detail: string; requestId?: string }
-  /** The cluster cannot take operations (error, deleting, unavailable): stop and alert. */
-  | { state: 'failed'; detail: string; requestId?: string };
+export type ClusterStatus = ClusterFacts &
+  (
+    | { state: 'ready'; requestId?: string }
+    /** An operation is in progress: keep waiting. */
+    | { state: 'busy'; detail: string; requestId?: string }
+    /** The cluster cannot take operations (error, deleting, unavailable): stop and alert. */
+    | { state: 'failed'; detail: string; requestId?: string }
+  );
 
 export interface ResetResult {
   status: number;

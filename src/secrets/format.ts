@@ -13,6 +13,11 @@ export type SecretFormat = (typeof SECRET_FORMATS)[number];
 
 export const DEFAULT_SECRET_FORMAT: SecretFormat = 'json';
 
+/** A target's `secret.format`, `json` when the config does not say. */
+export function secretFormatOf(target: { secret: { format?: SecretFormat | undefined } }): SecretFormat {
+  return target.secret.format ?? DEFAULT_SECRET_FORMAT;
+}
+
 /** A text that is not readable in the configured format. Names a shape, never any of the content. */
 export class SecretFormatError extends Error {
   override name = 'SecretFormatError' as const;

@@ -8,7 +8,8 @@ import { createStore, STORE_TYPES } from '../../src/secrets/index.js';
 import { createFileStore } from '../../src/secrets/file/index.js';
 import { decodeKey } from '../../src/secrets/file/key.js';
 import { acquireFileLock } from '../../src/util/file-lock.js';
-import { SecretStoreError, type SecretValue } from '../../src/secrets/types.js';
+import { SecretStoreError } from '../../src/secrets/types.js';
+import { jsonSecret, passwordIn } from '../support/secret-text.js';
 import { collectErrorText } from './support.js';
 
 let dir = '';
@@ -19,11 +20,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const value = (password = `Pw-${randomUUID()}`): SecretValue => ({
-  username: 'admin',
-  password,
-  engine: 'otc-css',
-});
+const value = (password = `Pw-${randomUUID()}`): string => jsonSecret(password);
 
 async function caught(p: Promise<unknown>): Promise<SecretStoreError> {
   const err = await p.then(
@@ -52,7 +49,7 @@ describe('file store: encryption and keys', () => {
     expect((await stat(path)).mode & 0o777).toBe(0o600);
     const bytes = await readFile(path);
     expect(bytes.subarray(0, 4).toString('ascii')).toBe('SRFS');
-    expect(bytes.includes(Buffer.from(val.password))).toBe(false);
+    expect(bytes.includes(Buffer.from(passwordIn(val)))).toBe(false);
     expect(bytes.includes(Buffer.from('admin'))).toBe(false);
     expect(decodeKey(await readFile(`${path}.key`, 'utf8'))).toHaveLength(32);
     // No temporary files or lock left behind.
@@ -95,7 +92,7 @@ describe('file store: encryption and keys', () => {
     const err2 = await caught(other.stagePending('a', randomUUID(), value()));
     expect(err2.kind).toBe('corrupt');
     expect((await readFile(path)).equals(before)).toBe(true);
-    expect(collectErrorText(err)).not.toContain(val.password);
+    expect(collectErrorText(err)).not.toContain(passwordIn(val));
   });
 
   it('tampered, truncated or foreign files are corrupt errors naming the path, never replaced', async () => {
@@ -137,7 +134,7 @@ describe('file store: encryption and keys', () => {
       );
       // The same key in another encoding opens it; no key file was created.
       const again = createFileStore({ path, keyBytes: key });
-      expect(await again.getPending('a')).toEqual({ versionId: t, value: val });
+      expect(await again.getPending('a')).toEqual({ versionId: t, text: val });
       await expect(stat(`${path}.key`)).rejects.toMatchObject({ code: 'ENOENT' });
     }
     const short = randomBytes(16).toString('base64');

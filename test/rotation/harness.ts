@@ -97,6 +97,11 @@ export type RunOutcome =
 
 export interface HarnessOptions {
   loginCheck?: boolean;
+  /** The secret's text at the start (default: the rotator's JSON with INITIAL_PASSWORD); null: no secret. */
+  seedText?: string | null;
+  /** The target's secret.format and secret.username. */
+  secretFormat?: 'json' | 'text';
+  secretUsername?: string;
   busyAfterResetMs?: number;
   applyDelayMs?: number;
   /** The cloud's own password check (persistent rejections). */
@@ -109,7 +114,7 @@ export const INITIAL_PASSWORD = 'Initial-Pw-0001!';
 export const SECRET_ID = 'prod/css/search-eu-de/admin';
 const SEED_VERSION = '00000000-seed-0000-0000-000000000000';
 
-export function makeTarget(): ProviderTarget {
+export function makeTarget(secret: { format?: 'json' | 'text'; username?: string } = {}): ProviderTarget {
   const config = targetSchema.parse({
     id: 'search-eu-de',
     provider: 'otc-css',
@@ -117,7 +122,7 @@ export function makeTarget(): ProviderTarget {
     projectId: '6204a5bd270343b5885144cf9c8c158d',
     clusterId: '4f3deec3-efa8-4598-bf91-560aad1377a3',
     credentials: { accessKey: { env: 'OTC_AK' }, secretKey: { env: 'OTC_SK' } },
-    secret: { id: SECRET_ID },
+    secret: { id: SECRET_ID, ...secret },
     dataPlane: { url: 'https://192.168.0.122:9200' },
   });
   return { config, credentials: { accessKey: 'AKTEST', secretKey: 'SKTEST' } };
@@ -132,7 +137,7 @@ export class Harness {
   readonly clock = manualClock();
   readonly cluster: ScriptedCluster;
   readonly store: MemoryStore;
-  readonly target = makeTarget();
+  readonly target: ProviderTarget;
   readonly timing: RotationTiming;
   readonly request: RotationRequest;
   readonly loginCheck: boolean;
@@ -152,6 +157,10 @@ export class Harness {
 
   constructor(opts: HarnessOptions = {}) {
     this.loginCheck = opts.loginCheck ?? true;
+    this.target = makeTarget({
+      ...(opts.secretFormat ? { format: opts.secretFormat } : {}),
+      ...(opts.secretUsername ? { username: opts.secretUsername } : {}),
+    });
     this.cluster = new ScriptedCluster({
       clock: this.clock,
       password: INITIAL_PASSWORD,
@@ -161,15 +170,13 @@ export class Harness {
       ...(opts.accepts ? { accepts: opts.accepts } : {}),
     });
     this.store = new MemoryStore(() => this.clock.now());
-    this.store.seed(
-      SECRET_ID,
-      SEED_VERSION,
-      JSON.stringify({
-        username: 'admin',
-        password: INITIAL_PASSWORD,
-        engine: 'otc-css',
-      }),
-    );
+    if (opts.seedText !== null) {
+      this.store.seed(
+        SECRET_ID,
+        SEED_VERSION,
+        opts.seedText ?? JSON.stringify({ username: 'admin', password: INITIAL_PASSWORD, engine: 'otc-css' }),
+      );
+    }
     this.timing = { ...rotationTimingSchema.parse({}), ...opts.timing };
     this.request = {
       target: this.target,
@@ -283,6 +290,11 @@ export class Harness {
    * pending version the cloud may hold is left, and that version is the one the cluster holds.
    */
   checkAfterError(error: RotationError): void {
+    // The store holds a value nobody can read as configured: the cluster must not have been touched.
+    if (error.kind === 'secret-unreadable' && this.cluster.taken.length === 0) {
+      expect(this.store.log.filter((e) => e.op !== 'stage')).toEqual([]);
+      return;
+    }
     const clusterPw = this.cluster.eventualPassword();
     const current = peekPassword(this.store, 'AWSCURRENT');
     const pending = peekPassword(this.store, 'AWSPENDING');

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createStore, STORE_TYPES } from '../../src/secrets/index.js';
 import { createFileStore } from '../../src/secrets/file/index.js';
+import { open, seal } from '../../src/secrets/file/envelope.js';
 import { decodeKey } from '../../src/secrets/file/key.js';
 import { acquireFileLock } from '../../src/util/file-lock.js';
 import { SecretStoreError } from '../../src/secrets/types.js';
@@ -170,6 +171,45 @@ describe('file store: encryption and keys', () => {
     expect(err.message).toMatch(/missing/);
     await expect(stat(`${path}.key`)).rejects.toMatchObject({ code: 'ENOENT' });
     expect((await readFile(path)).equals(before)).toBe(true);
+  });
+});
+
+describe('file store: state format', () => {
+  it('reads a format-1 file (string maps) as the JSON it stood for, and writes format 2', async () => {
+    const path = join(dir, 'old.enc');
+    const key = randomBytes(32);
+    const t = randomUUID();
+    const password = `Pw-${randomUUID()}`;
+    const legacy = {
+      format: 1,
+      secrets: [
+        {
+          id: 'db/main',
+          createdAt: 1000,
+          versions: [
+            {
+              versionId: t,
+              value: { host: 'h.example', password, engine: 'otc-css', username: 'admin' },
+              stages: ['AWSCURRENT'],
+              createdAt: 1000,
+            },
+          ],
+        },
+      ],
+    };
+    await writeFile(path, seal(key, Buffer.from(JSON.stringify(legacy))));
+    const store = createFileStore({ path, keyBytes: key });
+    // The order the rotator wrote then: username, password, engine, the rest sorted.
+    const text = JSON.stringify({ username: 'admin', password, engine: 'otc-css', host: 'h.example' });
+    expect(await store.getCurrent('db/main')).toEqual({ versionId: t, text });
+    const t2 = randomUUID();
+    await store.stagePending('db/main', t2, 'a bare password');
+    const written = JSON.parse(open(key, await readFile(path)).toString('utf8')) as {
+      format: number;
+      secrets: { versions: { text: string }[] }[];
+    };
+    expect(written.format).toBe(2);
+    expect(written.secrets[0]!.versions.map((v) => v.text)).toEqual([text, 'a bare password']);
   });
 });
 

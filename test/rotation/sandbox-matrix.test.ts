@@ -99,6 +99,17 @@ function cases(): Case[] {
   return out;
 }
 
+/** What the store holds before the first rotation, given the cluster's password. */
+const SEED_SHAPES: { format: 'json' | 'text'; seed: (password: string) => string }[] = [
+  { format: 'json', seed: (password) => JSON.stringify({ username: 'admin', password, engine: 'otc-css' }) },
+  {
+    format: 'json',
+    seed: (password) =>
+      `{\n  "password": ${JSON.stringify(password)},\n  "port": 9200,\n  "tls": { "verify": true },\n  "tags": ["a", 1]\n}`,
+  },
+  { format: 'text', seed: (password) => password },
+];
+
 const MAX_RUNS = 6;
 let sandbox: Sandbox;
 let dir: string;
@@ -121,22 +132,21 @@ describe('interruption matrix against the sandbox and the file store', () => {
     n += 1;
     const cluster = sandbox.clusters.add(sandboxSpec('otc-css', n));
     const initial = cluster.password;
-    const target = sandboxTarget(sandbox.url, cluster);
+    // The cases take turns at the secret shapes users already have (issue 11).
+    const shape = SEED_SHAPES[n % SEED_SHAPES.length]!;
+    const base = sandboxTarget(sandbox.url, cluster);
+    const target = {
+      ...base,
+      config: { ...base.config, secret: { ...base.config.secret, format: shape.format } },
+    };
     const secretId = target.config.secret.id;
     const store = createFileStore({
       path: join(dir, `store-${n}.json`),
       keyBytes: randomBytes(32),
       now: clock.now,
     });
-    await store.stagePending(
-      secretId,
-      `seed-${'0'.repeat(40)}`,
-      JSON.stringify({
-        username: 'admin',
-        password: initial,
-        engine: 'otc-css',
-      }),
-    );
+    const seed = shape.seed(initial);
+    await store.stagePending(secretId, `seed-${'0'.repeat(40)}`, seed);
     await store.promote(secretId, `seed-${'0'.repeat(40)}`);
     const provider = createProvider('otc-css', { fetch: globalThis.fetch, clock, timeoutMs: 400 });
     // A short per-call timeout so the hanging reset times out (real time) quickly.
@@ -210,7 +220,16 @@ describe('interruption matrix against the sandbox and the file store', () => {
     expect(passwordOf(current)).not.toBe(initial);
     expect(passwordOf(current)).toBe(cluster.password);
     expect(await dataPlaneLogin(cluster.dataPlaneUrl, cluster.username, passwordOf(current)!)).toBe(200);
-    expect(passwordOf(await store.getPrevious(secretId))).toBe(initial);
+    expect((await store.getPrevious(secretId))?.text).toBe(seed);
+    if (shape.format === 'json') {
+      // Every other field kept, in value and type.
+      const before = JSON.parse(seed) as Record<string, unknown>;
+      const after = JSON.parse(current!.text) as Record<string, unknown>;
+      for (const [field, v] of Object.entries(before))
+        if (field !== 'password') expect(after[field]).toStrictEqual(v);
+    } else {
+      expect(current?.text).toBe(cluster.password);
+    }
     // The same rotation finished: the generation after the passwords the cloud rejected.
     const generation = errors.filter((e) => e.kind === 'password-rejected' && !e.pendingMayBeApplied).length;
     expect(current?.versionId).toBe(

@@ -32,11 +32,13 @@ const SEVERITY: Record<StopReason, Alert['severity']> = {
   'not-found': 'critical',
   'bad-request': 'critical',
   'cluster-failed': 'critical',
+  'secret-unreadable': 'critical',
 };
 
 const SUMMARY: Record<StopReason, string> = {
   'final-failure': 'rotation failed after its retries',
-  precondition: 'the cloud refused the reset with 412 (precondition failed)',
+  precondition:
+    'a precondition of the reset does not hold (HTTP 412, or the cluster is not in security mode)',
   'busy-budget-spent': 'the cluster stayed busy longer than the busy budget',
   auth: 'the cloud refused the credentials (401/403)',
   'rejections-exhausted': 'the cloud rejected every freshly generated password',
@@ -45,6 +47,7 @@ const SUMMARY: Record<StopReason, string> = {
   'not-found': 'the cloud says the cluster does not exist',
   'bad-request': 'the cloud refused the request as malformed',
   'cluster-failed': 'the cluster is in a state where it cannot take operations',
+  'secret-unreadable': 'the secret in the store is not readable in its configured format (secret.format)',
 };
 
 /** The alert reason of a rotation that stops for good with this error kind. */
@@ -56,6 +59,7 @@ export function stopReason(error: RotationFailureFacts, why: string): StopReason
     case 'bad-request':
     case 'cluster-failed':
     case 'rejections-exhausted':
+    case 'secret-unreadable':
       return error.kind;
     case 'busy':
     case 'throttled':

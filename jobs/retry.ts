@@ -19,7 +19,7 @@ export type NextStep =
   | { action: 'stop'; alert: StopReason; reason: string };
 
 export interface NextStepInput {
-  error: RotationFailureFacts & { retryAfterMs?: number | undefined };
+  error: RotationFailureFacts & { retryAfterMs?: number | undefined; storeStateKnown?: boolean | undefined };
   data: RotateJobData;
   retry: RetryConfig;
   timing: RotationTiming;
@@ -36,7 +36,9 @@ export function nextStep(input: NextStepInput): NextStep {
   const { error, data, retry, timing } = input;
   const failures = data.failures + 1;
   const decision = decide({
-    error,
+    // A run stages nothing before it has read the store: when the first run of a rotation could not
+    // read it, no pending version of this rotation can be left, and its alert must not say one may be.
+    error: data.attempt <= 1 ? { ...error, storeStateKnown: true } : error,
     attempts: failures,
     busyMs: data.busyMs,
     retry,

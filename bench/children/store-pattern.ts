@@ -34,7 +34,11 @@ runChild(async () => {
     await store.getPending(id);
     for (let g = 0; g < GENERATIONS; g++) await store.getVersion(id, token(id, g));
     const v = token(id, 0);
-    await store.stagePending(id, v, { username: 'admin', password: `Bench-Pw-${i}-x9`, engine: 'otc-css' });
+    await store.stagePending(
+      id,
+      v,
+      JSON.stringify({ username: 'admin', password: `Bench-Pw-${i}-x9`, engine: 'otc-css' }),
+    );
     await store.promote(id, v);
     ops += 8;
   };

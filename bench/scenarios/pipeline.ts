@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { RateLimit } from '../../src/queue/rate-limit.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.js';
 import { createFileStore } from '../../src/secrets/file/index.js';
+import { readPassword } from '../../src/secrets/format.js';
 import { type BenchContext, emptyResult, profileArgs, type ScenarioResult, tempDir } from '../context.js';
 import { countCalls, fleetSpecs } from '../fleet.js';
 import { jobRun, type JobRun } from '../job-run.js';
@@ -30,7 +31,7 @@ async function checkOutcome(sandbox: Sandbox, storePath: string, keyHex: string,
   let wrong = 0;
   for (const c of clusters) {
     const current = await store.getCurrent(`sandbox/${c.key}`);
-    if (current?.value.password !== c.password) wrong += 1;
+    if ((current && readPassword(current.text, 'json')) !== c.password) wrong += 1;
   }
   await store.close();
   if (wrong > 0) throw new Error(`${wrong} targets: the store's current password is not the cluster's`);

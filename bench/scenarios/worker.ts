@@ -9,6 +9,7 @@ import { desiredSchedulers, reconcileSchedulers } from '../../src/queue/reconcil
 import { TargetStateStore } from '../../src/queue/target-state.js';
 import { type Sandbox, SandboxCluster, sandboxTarget, startSandbox } from '../../src/sandbox/index.js';
 import { createFileStore } from '../../src/secrets/file/index.js';
+import { readPassword } from '../../src/secrets/format.js';
 import { createRotationControl } from '../../src/worker/control.js';
 import { type ChildHandle, forkChild } from '../child.js';
 import type { ChildMessage } from '../children/protocol.js';
@@ -142,7 +143,8 @@ async function checkOutcome(sandbox: Sandbox, setup: Setup, failed: number): Pro
   const store = createFileStore({ path: setup.storePath, keyBytes: Buffer.from(setup.storeKeyHex, 'hex') });
   let wrong = 0;
   for (const c of clusters) {
-    if ((await store.getCurrent(`sandbox/${c.key}`))?.value.password !== c.password) wrong += 1;
+    const current = await store.getCurrent(`sandbox/${c.key}`);
+    if ((current && readPassword(current.text, 'json')) !== c.password) wrong += 1;
   }
   await store.close();
   if (wrong > 0) throw new Error(`${wrong} targets: the store's current password is not the cluster's`);

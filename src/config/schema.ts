@@ -1,6 +1,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { NCP_SITES, PROVIDER_IDS } from '../providers/ids.js';
+import { SECRET_FORMATS } from '../secrets/format.js';
 import { parseDuration } from './duration.js';
 import { redisSchema } from './redis-schema.js';
 import { secretRefSchema } from './secret-ref.js';
@@ -138,8 +139,17 @@ const targetSecretSchema = z.strictObject({
     .min(1)
     .max(512)
     .regex(/^[A-Za-z0-9/_+=.@-]+$/, 'may contain only letters, digits and / _ + = . @ -'),
-  /** Username stored beside the password (defaults per provider: admin for CSS, the CMAK user for NCP). */
+  /**
+   * Username written into a json secret that has none (an existing `username` field is kept).
+   * Default: the cluster's own manager user where the cloud reports it (NCP), else the provider's
+   * default (admin for CSS, the CMAK user for NCP).
+   */
   username: z.string().min(1).optional(),
+  /**
+   * What the secret's text holds: `json` (default), any JSON object whose `password` the rotator
+   * sets, every other field kept as it is; or `text`, the bare password.
+   */
+  format: z.enum(SECRET_FORMATS, { error: () => oneOf(SECRET_FORMATS) }).optional(),
 });
 
 const dataPlaneSchema = z.strictObject({

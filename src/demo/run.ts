@@ -26,6 +26,7 @@ import { buildComponents } from '../worker/components.js';
 import { startWorkerRuntime, type WorkerRuntime } from '../worker/runtime.js';
 import type { Alert } from '../worker/types.js';
 import { formatTable } from '../cli/commands/table.js';
+import { readSecret, secretFormatOf } from '../secrets/format.js';
 
 /** One demo cluster: what it simulates and what the demo expects of its rotation. */
 export interface DemoCluster {
@@ -291,11 +292,14 @@ export async function runDemo(options: DemoOptions): Promise<number> {
 }
 
 async function currentPasswords(
-  store: { getCurrent(id: string): Promise<{ value: { password: string } } | undefined> },
+  store: { getCurrent(id: string): Promise<{ text: string } | undefined> },
   config: RotatorConfig,
 ): Promise<Map<string, string | undefined>> {
   const out = new Map<string, string | undefined>();
-  for (const t of config.targets) out.set(t.id, (await store.getCurrent(t.secret.id))?.value.password);
+  for (const t of config.targets) {
+    const current = await store.getCurrent(t.secret.id);
+    out.set(t.id, current && readSecret(current.text, secretFormatOf(t)).password);
+  }
   return out;
 }
 

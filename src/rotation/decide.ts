@@ -62,6 +62,7 @@ export const KIND_POLICY = {
   'rejections-exhausted': 'stop',
   store: 'backoff',
   policy: 'stop',
+  'secret-unreadable': 'stop',
   aborted: 'retry-now',
   internal: 'backoff',
 } as const satisfies Record<RotationErrorKind, KindPolicy>;

@@ -1,7 +1,16 @@
 import { isProviderError } from '../providers/errors.js';
 import type { ErrorKind } from '../providers/errors.js';
-import type { ClusterStatus } from '../providers/types.js';
-import type { SecretValue, SecretVersion } from '../secrets/types.js';
+import type { ClusterFacts, ClusterStatus } from '../providers/types.js';
+import {
+  SecretFormatError,
+  nextSecretText,
+  readPassword,
+  readSecret,
+  secretFormatOf,
+  sensitiveParts,
+  type SecretContent,
+} from '../secrets/format.js';
+import type { SecretVersion } from '../secrets/types.js';
 import { scrubError, scrubText } from './redact.js';
 import { RotationError } from './rotation-error.js';
 import { MAX_GENERATIONS, generationTokens } from './token.js';
@@ -99,7 +108,8 @@ class RotationRun {
   private readonly secretId: string;
   private versionId: string | undefined;
   private generation: number | undefined;
-  private pending: SecretValue | undefined;
+  /** The pending version's text and the password in it. */
+  private pending: { text: string; password: string } | undefined;
   private current: SecretVersion | undefined;
   /** The pending version exists in the store (staged or found, not dropped). */
   private pendingStored = false;
@@ -143,7 +153,7 @@ class RotationRun {
     const current = await this.storeCall('read the current version', () => store.getCurrent(this.secretId));
     this.current = current;
     // Not ours to rotate, but a password all the same: the caller's redactor must know it too.
-    if (current) this.register(current.value.password);
+    if (current) this.registerText(current.text);
     const currentGen = current ? own.get(current.versionId) : undefined;
     if (current && currentGen !== undefined) {
       this.versionId = current.versionId;
@@ -155,7 +165,7 @@ class RotationRun {
     const previous = await this.storeCall('read the previous version', () =>
       store.getPrevious(this.secretId),
     );
-    if (previous) this.register(previous.value.password);
+    if (previous) this.registerText(previous.text);
     const previousGen = previous ? own.get(previous.versionId) : undefined;
     if (previous && previousGen !== undefined) {
       this.versionId = previous.versionId;
@@ -169,11 +179,14 @@ class RotationRun {
     this.stateKnown = true;
     const pendingGen = pending ? own.get(pending.versionId) : undefined;
     if (pending && pendingGen !== undefined) {
-      this.usePending(pending.versionId, pendingGen, pending.value, true);
+      this.usePending(pending.versionId, pendingGen, pending.text, true);
       info.outcome = 'reused';
       info.detail = `reusing the pending password of generation ${pendingGen}`;
       return false;
     }
+
+    // Before anything is staged: a cluster whose password cannot be reset stops here.
+    const facts = await this.clusterFacts(info);
 
     // A generation of ours that exists but is neither current nor pending lost its pending label.
     // The only way the stores let that happen is dropPending, which this class calls only for a
@@ -185,21 +198,21 @@ class RotationRun {
       if (v) {
         next = g + 1;
         last = v;
-        this.register(v.value.password);
+        this.registerText(v.text);
       }
     }
     if (!pending && last && this.deps.loginCheck) {
       // Trust that, but check it where we can: if the cluster accepts the latest such password,
       // a store fault lost its label after the cloud took it. Roll it forward, never replace it.
-      const login = await this.login(last.value.password);
+      const login = await this.login(this.passwordOf(last, `version ${last.versionId} of this rotation`));
       if (login.result === 'accepted') {
         if (next >= max) this.exhausted(max);
         const lost = last;
         const token = tokens[next]!;
         await this.storeCall('stage the password the cluster holds again', () =>
-          store.stagePending(this.secretId, token, lost.value, { description: this.description() }),
+          store.stagePending(this.secretId, token, lost.text, { description: this.description() }),
         );
-        this.usePending(token, next, lost.value, true);
+        this.usePending(token, next, lost.text, true);
         info.outcome = 'reused';
         info.detail = `generation ${next - 1} is no longer pending but the cluster accepts its password: staged it again as generation ${next}`;
         return false;
@@ -208,20 +221,23 @@ class RotationRun {
     if (pending) {
       // Another rotation stopped with this version pending: the cloud may hold it. Keep it alive by
       // rolling it forward under our own token (the same password), never by replacing it.
-      this.register(pending.value.password);
+      this.registerText(pending.text);
+      this.passwordOf(pending, `the pending version ${pending.versionId} left by another rotation`);
       this.pendingStored = true;
       this.mayBeApplied = true;
       if (next >= max) this.exhausted(max);
       const token = tokens[next]!;
       await this.storeCall('stage the adopted pending version', () =>
-        store.stagePending(this.secretId, token, pending.value, { description: this.description() }),
+        store.stagePending(this.secretId, token, pending.text, { description: this.description() }),
       );
-      this.usePending(token, next, pending.value, true);
+      this.usePending(token, next, pending.text, true);
       info.outcome = 'reused';
       info.detail = `adopted the pending version ${pending.versionId} left by another rotation`;
       return false;
     }
     if (next >= max) this.exhausted(max);
+    // The new version is written into the current one: it must be readable in the configured format.
+    const base = this.current ? this.read(this.current, 'the current version') : undefined;
 
     let password: string;
     try {
@@ -237,14 +253,14 @@ class RotationRun {
       throw new StepFailure({ kind: 'policy', detail: 'the password generator returned no password' });
     }
     this.register(password);
-    const value = this.secretValue(password);
+    const text = this.secretText(base, password, facts);
     const token = tokens[next]!;
     this.versionId = token;
     this.generation = next;
     await this.storeCall('stage the pending version', () =>
-      store.stagePending(this.secretId, token, value, { description: this.description() }),
+      store.stagePending(this.secretId, token, text, { description: this.description() }),
     );
-    this.usePending(token, next, value, false);
+    this.usePending(token, next, text, false);
     info.detail = next === 0 ? 'staged a new password' : `staged a new password (generation ${next})`;
     return false;
   }
@@ -325,9 +341,10 @@ class RotationRun {
             'the cloud refused to set the pending password again, but the cluster already accepts it';
           return false;
         }
+        const currentPassword = this.current ? this.readable(this.current)?.password : undefined;
         const current =
-          pending.result === 'refused' && this.current
-            ? await this.login(this.current.value.password)
+          pending.result === 'refused' && currentPassword !== undefined
+            ? await this.login(currentPassword)
             : undefined;
         if (current?.result !== 'accepted') {
           keep(
@@ -407,12 +424,13 @@ class RotationRun {
 
   // --- helpers -----------------------------------------------------------------------------------
 
-  /** Polls status until ready. Returns the number of polls. */
+  /** Polls status until ready (or until `until` accepts an answer). Returns the number of polls. */
   private async waitUntilReady(
     timeoutKind: 'ready-timeout' | 'settle-timeout',
     timeoutMs: number,
     initialDelayMs: number,
     info: StepInfo,
+    until: (status: ClusterStatus) => boolean = (s) => s.state === 'ready',
   ): Promise<number> {
     const { clock, provider, signal } = this.deps;
     const { pollInterval } = this.req.timing;
@@ -438,7 +456,7 @@ class RotationRun {
         if (isProviderError(err) && err.retryAfterMs !== undefined) wait = Math.max(wait, err.retryAfterMs);
       }
       if (status?.requestId !== undefined) info.requestId = status.requestId;
-      if (status?.state === 'ready') return poll;
+      if (status && until(status)) return poll;
       if (status?.state === 'failed') {
         throw new StepFailure({
           kind: 'cluster-failed',
@@ -486,15 +504,73 @@ class RotationRun {
     }
   }
 
-  private usePending(versionId: string, generation: number, value: SecretValue, reused: boolean): void {
-    this.register(value.password);
+  private usePending(versionId: string, generation: number, text: string, reused: boolean): void {
+    this.registerText(text);
     this.versionId = versionId;
     this.generation = generation;
-    this.pending = value;
     this.pendingStored = true;
     this.reused = reused;
     // We cannot know from the store whether an earlier run sent this password: assume it did.
     this.mayBeApplied = reused;
+    const password = this.passwordOf({ versionId, text }, `the pending version of generation ${generation}`);
+    this.pending = { text, password };
+  }
+
+  /**
+   * One status read before anything is staged (transient errors are polled again, like any status
+   * poll): a cluster whose password cannot be reset stops the rotation here, with nothing staged.
+   */
+  private async clusterFacts(info: StepInfo): Promise<ClusterFacts> {
+    let facts: ClusterStatus | undefined;
+    await this.waitUntilReady('ready-timeout', this.req.timing.readyTimeout, 0, info, (status) => {
+      facts = status;
+      return status.state !== 'failed';
+    });
+    if (facts?.securityMode === false) {
+      throw new StepFailure({
+        kind: 'precondition',
+        detail: 'cluster not in security mode: its password cannot be reset (nothing was staged)',
+        requestId: facts.requestId,
+      });
+    }
+    return facts ?? {};
+  }
+
+  /** A version read in the configured format; a value that is not readable stops the rotation. */
+  private read(version: SecretVersion, what: string): SecretContent {
+    const format = secretFormatOf(this.req.target.config);
+    try {
+      return readSecret(version.text, format);
+    } catch (err) {
+      if (!(err instanceof SecretFormatError)) throw err;
+      throw new StepFailure({
+        kind: 'secret-unreadable',
+        detail: `secret ${this.secretId}: ${what} (version ${version.versionId}) is not readable as ${format}: found ${err.found}`,
+      });
+    }
+  }
+
+  /** The password of a version that must hold one (a version the rotator staged). */
+  private passwordOf(version: SecretVersion, what: string): string {
+    const format = secretFormatOf(this.req.target.config);
+    try {
+      return readPassword(version.text, format);
+    } catch (err) {
+      if (!(err instanceof SecretFormatError)) throw err;
+      throw new StepFailure({
+        kind: 'secret-unreadable',
+        detail: `secret ${this.secretId}: ${what} (version ${version.versionId}) is not readable as ${format}: found ${err.found}`,
+      });
+    }
+  }
+
+  /** The version read in the configured format, or undefined when it is not readable. */
+  private readable(version: SecretVersion): SecretContent | undefined {
+    try {
+      return readSecret(version.text, secretFormatOf(this.req.target.config));
+    } catch {
+      return undefined;
+    }
   }
 
   private exhausted(max: number): never {
@@ -509,21 +585,28 @@ class RotationRun {
     this.deps.registerSecret?.(password);
   }
 
-  private secretValue(password: string): SecretValue {
+  /** A version's whole text and the password in it, whatever the format: either could be echoed. */
+  private registerText(text: string): void {
+    for (const part of sensitiveParts(text)) this.register(part);
+  }
+
+  /**
+   * The text of the new version: the password written into the current version (`base`), every
+   * other field kept; or a new secret. An explicit `secret.username` wins over the cluster's own user.
+   */
+  private secretText(base: SecretContent | undefined, password: string, facts: ClusterFacts): string {
     const { config } = this.req.target;
-    const value: SecretValue = {
-      username: config.secret.username ?? this.deps.provider.defaultUsername,
-      password,
-      engine: this.deps.provider.id,
-      targetId: config.id,
-      region: config.region,
-    };
-    if (config.clusterId !== undefined) value.clusterId = config.clusterId;
-    if (config.projectId !== undefined) value.projectId = config.projectId;
+    const extra: Record<string, string> = { targetId: config.id, region: config.region };
+    if (config.clusterId !== undefined) extra.clusterId = config.clusterId;
+    if (config.projectId !== undefined) extra.projectId = config.projectId;
     if (config.serviceGroupInstanceNo !== undefined)
-      value.serviceGroupInstanceNo = config.serviceGroupInstanceNo;
-    if (config.dataPlane?.url !== undefined) value.host = config.dataPlane.url;
-    return value;
+      extra.serviceGroupInstanceNo = config.serviceGroupInstanceNo;
+    if (config.dataPlane?.url !== undefined) extra.host = config.dataPlane.url;
+    return nextSecretText(secretFormatOf(config), base, password, {
+      username: config.secret.username ?? facts.managerUser ?? this.deps.provider.defaultUsername,
+      engine: this.deps.provider.id,
+      extra,
+    });
   }
 
   private description(): string {

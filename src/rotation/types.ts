@@ -38,6 +38,7 @@ export interface StepEvent {
  * - rejections-exhausted: the cloud rejected maxPasswordRejections fresh passwords.
  * - store: the secret store failed (nothing was applied, or the pending version is kept).
  * - policy: no compliant password could be generated.
+ * - secret-unreadable: the secret's value is not readable in its configured format (secret.format).
  * - aborted: the caller's signal fired (shutdown); re-run to continue.
  * - internal: a hook (onStep, registerSecret) or an unexpected exception failed; re-run to continue.
  */
@@ -50,6 +51,7 @@ export type RotationErrorKind =
   | 'rejections-exhausted'
   | 'store'
   | 'policy'
+  | 'secret-unreadable'
   | 'aborted'
   | 'internal';
 

@@ -1,20 +1,12 @@
-/**
- * The secret as stored: JSON in the shape AWS's own rotation functions use, so existing
- * consumers can read it. Extra string fields (host, clusterId...) are allowed.
- */
-export interface SecretValue {
-  username: string;
-  password: string;
-  /** Provider id, e.g. otc-css (AWS's functions call this `engine`). */
-  engine: string;
-  [field: string]: string;
-}
-
 export type SecretStage = 'AWSCURRENT' | 'AWSPENDING' | 'AWSPREVIOUS';
 
+/**
+ * One version of a secret: its text (AWS's SecretString) exactly as stored, byte for byte. What
+ * the text holds (a JSON document, a bare password) is read by src/secrets/format.ts, not by a store.
+ */
 export interface SecretVersion {
   versionId: string;
-  value: SecretValue;
+  text: string;
 }
 
 export interface SecretVersionInfo {
@@ -37,14 +29,14 @@ export interface StageOptions {
 export interface SecretStore {
   readonly type: 'aws-secrets-manager' | 'file' | (string & {});
   /**
-   * Stores `value` as a new version labelled AWSPENDING (moving the label off any other version).
-   * Idempotent: the same token with the same value is a no-op (`created: false`); the same token
-   * with another value fails with SecretStoreError kind 'conflict'.
+   * Stores `text` as a new version labelled AWSPENDING (moving the label off any other version).
+   * Idempotent: the same token with the same text (byte for byte) is a no-op (`created: false`);
+   * the same token with another text fails with SecretStoreError kind 'conflict'.
    */
   stagePending(
     secretId: string,
     token: string,
-    value: SecretValue,
+    text: string,
     opts?: StageOptions,
   ): Promise<{ created: boolean }>;
   /** The version with this id, whatever its stages; undefined if there is none. */

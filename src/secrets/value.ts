@@ -1,11 +1,12 @@
-import { SecretStoreError, type SecretValue } from './types.js';
+import { SecretStoreError } from './types.js';
 
 /** Same rule as the config's `secret.id` and AWS's secret names. */
 const SECRET_ID_PATTERN = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 /** AWS ClientRequestToken / VersionId: 32-64 characters; we also keep them printable and space-free. */
 const TOKEN_PATTERN = /^[\x21-\x7e]{32,64}$/;
 
-const REQUIRED_FIELDS = ['username', 'password', 'engine'] as const;
+/** AWS's limit for SecretString. */
+export const MAX_SECRET_TEXT = 65_536;
 
 export function assertSecretId(secretId: string): void {
   if (typeof secretId !== 'string' || !SECRET_ID_PATTERN.test(secretId)) {
@@ -27,75 +28,26 @@ export function assertToken(secretId: string, token: string): void {
   }
 }
 
-/** Checks the shape; the error names the field, never its value. */
-export function assertSecretValue(
+/** A version's text must be a non-empty string within AWS's limit; the error never holds the text. */
+export function assertSecretText(
   secretId: string,
-  value: unknown,
+  text: unknown,
   versionId?: string,
-): asserts value is SecretValue {
+): asserts text is string {
   const where = versionId ? `secret ${secretId} version ${versionId}` : `secret ${secretId}`;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new SecretStoreError('invalid', `value of ${where} must be an object`, { secretId, versionId });
+  if (typeof text !== 'string' || text.length === 0) {
+    throw new SecretStoreError('invalid', `value of ${where} must be a non-empty string`, {
+      secretId,
+      versionId,
+    });
   }
-  const record = value as Record<string, unknown>;
-  for (const field of REQUIRED_FIELDS) {
-    if (typeof record[field] !== 'string' || record[field] === '') {
-      throw new SecretStoreError(
-        'invalid',
-        `value of ${where}: field '${field}' must be a non-empty string`,
-        {
-          secretId,
-          versionId,
-        },
-      );
-    }
-  }
-  for (const [field, v] of Object.entries(record)) {
-    if (typeof v !== 'string') {
-      throw new SecretStoreError('invalid', `value of ${where}: field '${field}' must be a string`, {
-        secretId,
-        versionId,
-      });
-    }
-  }
-}
-
-/**
- * The JSON text stored for a value, with a fixed key order (username, password, engine, then the
- * rest sorted) so that the same value always serialises to the same string: AWS compares
- * SecretString byte for byte when a token is reused.
- */
-export function serializeValue(value: SecretValue): string {
-  const ordered: Record<string, string> = {
-    username: value.username,
-    password: value.password,
-    engine: value.engine,
-  };
-  for (const key of Object.keys(value).sort()) {
-    if (!(key in ordered)) ordered[key] = value[key] as string;
-  }
-  return JSON.stringify(ordered);
-}
-
-/** Parses stored JSON; a value that is not rotator JSON is 'corrupt' (the message holds no part of it). */
-export function parseValue(secretId: string, versionId: string, text: string | undefined): SecretValue {
-  let parsed: unknown;
-  try {
-    if (text === undefined) throw new Error('no SecretString');
-    parsed = JSON.parse(text);
-  } catch {
+  if (text.length > MAX_SECRET_TEXT) {
     throw new SecretStoreError(
-      'corrupt',
-      `secret ${secretId} version ${versionId} does not hold JSON text (username, password, engine)`,
+      'invalid',
+      `value of ${where} is ${text.length} characters: the limit is ${MAX_SECRET_TEXT}`,
       { secretId, versionId },
     );
   }
-  try {
-    assertSecretValue(secretId, parsed, versionId);
-  } catch (err) {
-    throw new SecretStoreError('corrupt', (err as Error).message, { secretId, versionId });
-  }
-  return { ...parsed };
 }
 
 /** Replaces every occurrence of the given secrets in `text` (for messages a remote end might echo). */
@@ -105,10 +57,4 @@ export function scrub(text: string, secrets: readonly string[]): string {
     if (s.length >= 4) out = out.split(s).join('[REDACTED]');
   }
   return out;
-}
-
-/** Every string in a value that could be sensitive if echoed: the password and the whole JSON text. */
-export function sensitiveStrings(value: SecretValue | undefined): string[] {
-  if (!value) return [];
-  return [serializeValue(value), value.password];
 }

@@ -59,7 +59,8 @@ export interface Alert {
     | 'overdue'
     | 'not-found'
     | 'bad-request'
-    | 'cluster-failed';
+    | 'cluster-failed'
+    | 'secret-unreadable';
   targetId: string;
   provider?: string;
   rotationId?: string;

@@ -13,14 +13,14 @@ export function seqToken(n) {
 }
 
 function seqValue(n) {
-  return { username: 'admin', password: `pw-${n}-ä漢"\\`, engine: 'file-test', seq: String(n) };
+  return JSON.stringify({ username: 'admin', password: `pw-${n}-ä漢"\\`, engine: 'file-test', seq: n });
 }
 
 if (mode === 'loop') {
   const [secretId] = args;
   const store = createFileStore({ path, lockTimeoutMs: 20_000 });
   const current = await store.getCurrent(secretId);
-  let n = current ? Number(current.value.seq) : 0;
+  let n = current ? JSON.parse(current.text).seq : 0;
   say('ready');
   for (;;) {
     n += 1;
@@ -37,7 +37,7 @@ if (mode === 'loop') {
   const store = createFileStore({ path, lockTimeoutMs: 30_000 });
   for (let k = 0; k < Number(count); k++) {
     const token = `w${workerId}-${String(k).padStart(33, '0')}`;
-    const value = { username: 'admin', password: `pw-${workerId}-${k}`, engine: 'file-test' };
+    const value = JSON.stringify({ username: 'admin', password: `pw-${workerId}-${k}`, engine: 'file-test' });
     await store.stagePending('shared', token, value);
     await store.promote('shared', token);
     await store.stagePending(`own-${workerId}`, token, value);

@@ -142,11 +142,15 @@ describe('rotator check-config --live against the sandbox and the Secrets Manage
       { awsClientConfig: sm.clientConfig() },
     );
     const token = `seed-${'0'.repeat(40)}`;
-    await seeding.stagePending('live/ok-otc', token, {
-      username: 'admin',
-      password: otc.password,
-      engine: 'otc-css',
-    });
+    await seeding.stagePending(
+      'live/ok-otc',
+      token,
+      JSON.stringify({
+        username: 'admin',
+        password: otc.password,
+        engine: 'otc-css',
+      }),
+    );
     await seeding.promote('live/ok-otc', token);
     await seeding.close();
     const labelsBefore = sm.labels('live/ok-otc');
@@ -168,7 +172,7 @@ describe('rotator check-config --live against the sandbox and the Secrets Manage
     expect(block(stdout, 'ok-otc')).toContain('security mode  ok: on');
     expect(block(stdout, 'ok-otc')).toContain("manager user   ok: admin (the provider's default)");
     expect(block(stdout, 'ok-otc')).toContain(
-      'secret         ok: live/ok-otc: readable, has a current version',
+      'secret         ok: live/ok-otc: readable as json, has a current version',
     );
     expect(block(stdout, 'ok-ncp')).toMatch(/^ok-ncp \(ncp-cdss\): ok\n/);
     expect(block(stdout, 'ok-ncp')).toContain('manager user   ok: kafkaops (reported by the cloud)');
@@ -223,7 +227,9 @@ describe('rotator check-config --live against the sandbox and the Secrets Manage
     );
     expect(code).toBe(1);
     expect(stderr).toBe('check-config --live: 1 of 1 target(s) would fail: plain-text\n');
-    expect(block(stdout, 'plain-text')).toMatch(/secret +FAIL: not readable: .*live\/plain-text/);
+    expect(block(stdout, 'plain-text')).toMatch(
+      /secret +FAIL: live\/plain-text: not readable as json: found text that is not JSON/,
+    );
     expect(stdout + stderr).not.toContain(value);
     expect(sm.requests.slice(seen).filter((c) => !READ_ONLY.has(c.operation))).toEqual([]);
   });
@@ -243,11 +249,15 @@ describe('rotator check-config --live against the sandbox and the Secrets Manage
 
     const seeding = createStore({ ...store, create: true } as never, { awsClientConfig: sm.clientConfig() });
     const token = `seed-${'1'.repeat(40)}`;
-    await seeding.stagePending('live/no-secret', token, {
-      username: 'admin',
-      password: otc.password,
-      engine: 'otc-css',
-    });
+    await seeding.stagePending(
+      'live/no-secret',
+      token,
+      JSON.stringify({
+        username: 'admin',
+        password: otc.password,
+        engine: 'otc-css',
+      }),
+    );
     await seeding.promote('live/no-secret', token);
     await seeding.close();
     sandbox.clearRequests();
@@ -270,11 +280,15 @@ describe('rotator check-config --live with the file store', () => {
     const path = join(dir, 'secrets.enc');
     const seeding = createFileStore({ path, keyBytes: Buffer.from(keyHex, 'hex') });
     const token = `seed-${'2'.repeat(40)}`;
-    await seeding.stagePending('live/ok-file', token, {
-      username: 'admin',
-      password: otc.password,
-      engine: 'otc-css',
-    });
+    await seeding.stagePending(
+      'live/ok-file',
+      token,
+      JSON.stringify({
+        username: 'admin',
+        password: otc.password,
+        engine: 'otc-css',
+      }),
+    );
     await seeding.promote('live/ok-file', token);
     await seeding.close();
     const before = readFileSync(path);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatPath, parseConfigText } from '../../src/config/load.js';
+import { secretFormatOf } from '../../src/secrets/format.js';
 
 const minimal = `
 store: { type: file, path: ./data/secrets.json }
@@ -28,6 +29,27 @@ describe('config loading', () => {
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.problems).toContainEqual({ path: 'targets[0].clusterId', message: 'required for otc-css' });
+  });
+
+  it('takes secret.format json or text (json when absent) and names the field otherwise', () => {
+    const at = (format: string) =>
+      parseConfigText(
+        minimal.replace(
+          'secret: { id: prod/css/search-eu-de/admin }',
+          `secret: { id: x/y, format: ${format} }`,
+        ),
+      );
+    const json = parseConfigText(minimal);
+    expect(json.ok && secretFormatOf(json.config.targets[0]!)).toBe('json');
+    const text = at('text');
+    expect(text.ok && secretFormatOf(text.config.targets[0]!)).toBe('text');
+    const bad = at('yaml');
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(bad.problems).toContainEqual({
+      path: 'targets[0].secret.format',
+      message: 'must be one of: json, text',
+    });
   });
 
   it('formats paths the way check-config prints them', () => {

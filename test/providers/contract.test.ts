@@ -22,6 +22,7 @@ import { decide } from '../../src/rotation/decide.js';
 import { rotate } from '../../src/rotation/rotate.js';
 import { isRotationError, type RotationError } from '../../src/rotation/rotation-error.js';
 import { createFileStore } from '../../src/secrets/file/index.js';
+import { readPassword } from '../../src/secrets/format.js';
 import { createKeepAliveClient, type HttpClient } from '../../src/util/http-client.js';
 import { dataPlaneLogin, sandboxSpec, testPassword } from '../support/sandbox.js';
 
@@ -377,7 +378,11 @@ describe.each(CSS_IDS.flatMap((id) => clients.map((c) => [id, c.name, c] as cons
         const initial = cluster.password;
         const secretId = target.config.secret.id;
         const seed = `seed-${'0'.repeat(40)}`;
-        await store.stagePending(secretId, seed, { username: 'admin', password: initial, engine: id });
+        await store.stagePending(
+          secretId,
+          seed,
+          JSON.stringify({ username: 'admin', password: initial, engine: id }),
+        );
         await store.promote(secretId, seed);
         cluster.pushFault({ type: 'busy202', times: 2 });
         const request = {
@@ -408,11 +413,10 @@ describe.each(CSS_IDS.flatMap((id) => clients.map((c) => [id, c.name, c] as cons
         ]);
         expect(done).toBe(true);
         const current = await store.getCurrent(secretId);
-        expect(current?.value.password).not.toBe(initial);
-        expect(current?.value.password).toBe(cluster.password);
-        expect(await dataPlaneLogin(cluster.dataPlaneUrl, cluster.username, current!.value.password)).toBe(
-          200,
-        );
+        const password = readPassword(current!.text, 'json');
+        expect(password).not.toBe(initial);
+        expect(password).toBe(cluster.password);
+        expect(await dataPlaneLogin(cluster.dataPlaneUrl, cluster.username, password)).toBe(200);
         expect(cluster.resetsApplied).toBe(1);
         expect(await store.getPending(secretId)).toBeUndefined();
       } finally {

@@ -8,6 +8,7 @@ import { createStore } from '../../src/secrets/index.js';
 import { dumpRedis } from '../support/redis-dump.js';
 import { type Fleet, startFleet } from '../worker/harness.js';
 import { until } from '../worker/until.js';
+import { readPassword } from '../../src/secrets/format.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'dist', 'src', 'cli', 'bin.js');
 const HTTP_TOKEN = 'end-to-end-http-token-0123456789';
@@ -127,7 +128,7 @@ export async function rotateEndToEnd(options: EndToEndOptions): Promise<EndToEnd
     try {
       for (const [key, cluster] of fleet.clusters) {
         const current = await store.getCurrent(`h/${key}`);
-        expect(current?.value.password).toBe(cluster.password);
+        expect(readPassword(current!.text, 'json')).toBe(cluster.password);
         expect(cluster.resetsApplied).toBe(1);
         generated.push(cluster.password);
       }

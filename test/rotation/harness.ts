@@ -18,6 +18,7 @@ import type {
   StepEvent,
 } from '../../src/rotation/types.js';
 import { MemoryStore } from '../support/memory-store.js';
+import { passwordIn } from '../support/secret-text.js';
 import { ScriptedCluster, TEST_POLICY, cloudError } from '../support/scripted-provider.js';
 
 /** Where a fault can hit a run, in the order a clean run reaches them. */
@@ -96,6 +97,11 @@ export type RunOutcome =
 
 export interface HarnessOptions {
   loginCheck?: boolean;
+  /** The secret's text at the start (default: the rotator's JSON with INITIAL_PASSWORD); null: no secret. */
+  seedText?: string | null;
+  /** The target's secret.format and secret.username. */
+  secretFormat?: 'json' | 'text';
+  secretUsername?: string;
   busyAfterResetMs?: number;
   applyDelayMs?: number;
   /** The cloud's own password check (persistent rejections). */
@@ -108,7 +114,7 @@ export const INITIAL_PASSWORD = 'Initial-Pw-0001!';
 export const SECRET_ID = 'prod/css/search-eu-de/admin';
 const SEED_VERSION = '00000000-seed-0000-0000-000000000000';
 
-export function makeTarget(): ProviderTarget {
+export function makeTarget(secret: { format?: 'json' | 'text'; username?: string } = {}): ProviderTarget {
   const config = targetSchema.parse({
     id: 'search-eu-de',
     provider: 'otc-css',
@@ -116,7 +122,7 @@ export function makeTarget(): ProviderTarget {
     projectId: '6204a5bd270343b5885144cf9c8c158d',
     clusterId: '4f3deec3-efa8-4598-bf91-560aad1377a3',
     credentials: { accessKey: { env: 'OTC_AK' }, secretKey: { env: 'OTC_SK' } },
-    secret: { id: SECRET_ID },
+    secret: { id: SECRET_ID, ...secret },
     dataPlane: { url: 'https://192.168.0.122:9200' },
   });
   return { config, credentials: { accessKey: 'AKTEST', secretKey: 'SKTEST' } };
@@ -131,7 +137,7 @@ export class Harness {
   readonly clock = manualClock();
   readonly cluster: ScriptedCluster;
   readonly store: MemoryStore;
-  readonly target = makeTarget();
+  readonly target: ProviderTarget;
   readonly timing: RotationTiming;
   readonly request: RotationRequest;
   readonly loginCheck: boolean;
@@ -151,6 +157,10 @@ export class Harness {
 
   constructor(opts: HarnessOptions = {}) {
     this.loginCheck = opts.loginCheck ?? true;
+    this.target = makeTarget({
+      ...(opts.secretFormat ? { format: opts.secretFormat } : {}),
+      ...(opts.secretUsername ? { username: opts.secretUsername } : {}),
+    });
     this.cluster = new ScriptedCluster({
       clock: this.clock,
       password: INITIAL_PASSWORD,
@@ -160,11 +170,13 @@ export class Harness {
       ...(opts.accepts ? { accepts: opts.accepts } : {}),
     });
     this.store = new MemoryStore(() => this.clock.now());
-    this.store.seed(SECRET_ID, SEED_VERSION, {
-      username: 'admin',
-      password: INITIAL_PASSWORD,
-      engine: 'otc-css',
-    });
+    if (opts.seedText !== null) {
+      this.store.seed(
+        SECRET_ID,
+        SEED_VERSION,
+        opts.seedText ?? JSON.stringify({ username: 'admin', password: INITIAL_PASSWORD, engine: 'otc-css' }),
+      );
+    }
     this.timing = { ...rotationTimingSchema.parse({}), ...opts.timing };
     this.request = {
       target: this.target,
@@ -278,13 +290,16 @@ export class Harness {
    * pending version the cloud may hold is left, and that version is the one the cluster holds.
    */
   checkAfterError(error: RotationError): void {
+    // The store holds a value nobody can read as configured: the cluster must not have been touched.
+    if (error.kind === 'secret-unreadable' && this.cluster.taken.length === 0) {
+      expect(this.store.log.filter((e) => e.op !== 'stage')).toEqual([]);
+      return;
+    }
     const clusterPw = this.cluster.eventualPassword();
-    const current = this.store.peek(SECRET_ID, 'AWSCURRENT');
-    const pending = this.store.peek(SECRET_ID, 'AWSPENDING');
-    if (current?.password !== clusterPw) {
-      expect(pending?.password === clusterPw, 'the password the cluster holds is pending in the store').toBe(
-        true,
-      );
+    const current = peekPassword(this.store, 'AWSCURRENT');
+    const pending = peekPassword(this.store, 'AWSPENDING');
+    if (current !== clusterPw) {
+      expect(pending === clusterPw, 'the password the cluster holds is pending in the store').toBe(true);
       // A run that could not read the store cannot know; every other run must say so.
       if (error.storeStateKnown) {
         expect(
@@ -307,18 +322,18 @@ export class Harness {
 
   /** The end state after a successful run. */
   checkDone(rotationId = this.request.rotationId): void {
-    const current = this.store.peek(SECRET_ID, 'AWSCURRENT')!;
-    expect(current.password).not.toBe(INITIAL_PASSWORD);
-    expect(current.password).toBe(this.cluster.eventualPassword());
+    const current = peekPassword(this.store, 'AWSCURRENT')!;
+    expect(current).not.toBe(INITIAL_PASSWORD);
+    expect(current).toBe(this.cluster.eventualPassword());
     this.clock.advance(3_600_000);
-    expect(this.cluster.login(current.password), 'the cluster accepts the current password').toBe(true);
-    expect(this.store.peek(SECRET_ID, 'AWSPREVIOUS')?.password).toBe(INITIAL_PASSWORD);
+    expect(this.cluster.login(current), 'the cluster accepts the current password').toBe(true);
+    expect(peekPassword(this.store, 'AWSPREVIOUS')).toBe(INITIAL_PASSWORD);
     expect(this.store.peek(SECRET_ID, 'AWSPENDING')).toBeUndefined();
     expect(new Set(this.cluster.taken), 'the cluster only ever got one new password').toEqual(
-      new Set([current.password]),
+      new Set([current]),
     );
     const promotes = this.store.log.filter((e) => e.op === 'promote');
-    expect(promotes.map((e) => e.value.password)).toEqual([current.password]);
+    expect(promotes.map((e) => passwordIn(e.text))).toEqual([current]);
     // The same rotation finished: its version is the generation after the passwords it dropped.
     const generation = this.store.log.filter((e) => e.op === 'drop').length;
     const currentVersion = this.store.versions(SECRET_ID).find((v) => v.stages.includes('AWSCURRENT'))!;
@@ -332,13 +347,13 @@ export class Harness {
     expect(this.violations).toEqual([]);
     for (const drop of this.store.log.filter((e) => e.op === 'drop')) {
       expect(
-        this.cluster.held(drop.value.password),
+        this.cluster.held(passwordIn(drop.text)),
         'a dropped pending password never reached the cluster',
       ).toBe(false);
     }
     expect(this.store.versions(SECRET_ID).length).toBeLessThanOrEqual(1 + this.timing.maxPasswordRejections);
     for (const p of this.generated) {
-      if (this.store.versions(SECRET_ID).some((v) => v.value.password === p)) {
+      if (this.store.versions(SECRET_ID).some((v) => passwordIn(v.text) === p)) {
         expect(this.registered.has(p), 'every staged password was registered for scrubbing').toBe(true);
       }
     }
@@ -353,10 +368,10 @@ export class Harness {
   private checkPromote(versionId: string): void {
     const v = this.store.versions(SECRET_ID).find((x) => x.versionId === versionId);
     if (!v) return;
-    if (v.value.password !== this.cluster.eventualPassword()) {
+    if (passwordIn(v.text) !== this.cluster.eventualPassword()) {
       this.violations.push(`promoted version ${versionId} whose password the cluster does not hold`);
     }
-    if (this.cluster.rejected.includes(v.value.password) && !this.cluster.held(v.value.password)) {
+    if (this.cluster.rejected.includes(passwordIn(v.text)) && !this.cluster.held(passwordIn(v.text))) {
       this.violations.push(`promoted a rejected password (version ${versionId})`);
     }
   }
@@ -444,4 +459,13 @@ export function expectNoPasswords(passwords: readonly string[], where: unknown):
       `a password leaked: ${text.slice(Math.max(0, text.indexOf(p) - 80), text.indexOf(p))}`,
     ).toBe(false);
   }
+}
+
+/** The password of the version labelled `stage`, read without interception. */
+function peekPassword(
+  store: MemoryStore,
+  stage: 'AWSCURRENT' | 'AWSPENDING' | 'AWSPREVIOUS',
+): string | undefined {
+  const text = store.peek(SECRET_ID, stage);
+  return text === undefined ? undefined : passwordIn(text);
 }

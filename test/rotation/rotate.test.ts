@@ -10,6 +10,17 @@ function tokenOf(h: Harness, generation: number): string {
   return versionToken({ targetId: h.target.config.id, rotationId: h.request.rotationId, generation });
 }
 
+/** The JSON document labelled `stage` (the harness's secret is json). */
+function peekDoc(
+  h: Harness,
+  stage: 'AWSCURRENT' | 'AWSPENDING' | 'AWSPREVIOUS',
+): ({ password: string } & Record<string, unknown>) | undefined {
+  const text = h.store.peek(SECRET_ID, stage);
+  return text === undefined
+    ? undefined
+    : (JSON.parse(text) as { password: string } & Record<string, unknown>);
+}
+
 async function expectError(h: Harness): Promise<RotationError> {
   const o = await h.run();
   if (o.type !== 'error') throw new Error(`expected an error, got ${o.type}`);
@@ -29,13 +40,12 @@ describe('rotate: a clean run', () => {
     expect(h.events).toEqual(o.result.steps);
     h.checkDone();
     h.checkAlways();
+    // The seeded secret is adopted as it is: only its password changed.
     const current = h.store.peek(SECRET_ID, 'AWSCURRENT')!;
-    expect(current).toMatchObject({
-      username: 'admin',
-      engine: 'otc-css',
-      clusterId: h.target.config.clusterId,
-    });
-    expect(h.registered.has(current.password)).toBe(true);
+    const password = (JSON.parse(current) as { password: string }).password;
+    expect(current).toBe(JSON.stringify({ username: 'admin', password, engine: 'otc-css' }));
+    expect(h.registered.has(password)).toBe(true);
+    expect(h.registered.has(current)).toBe(true);
   });
 
   it('waits for the cluster to settle and keeps logging in while the change lands', async () => {
@@ -69,10 +79,10 @@ describe('rotate: a clean run', () => {
   it('a new rotation id rotates again; the old id stays done even after being superseded', async () => {
     const h = new Harness();
     await h.run();
-    const first = h.store.peek(SECRET_ID, 'AWSCURRENT')!.password;
+    const first = peekDoc(h, 'AWSCURRENT')!.password;
     const second = await rotate({ ...h.request, rotationId: 'job-43' }, h.deps(new AbortController().signal));
     expect(second.alreadyDone).toBe(false);
-    expect(h.store.peek(SECRET_ID, 'AWSPREVIOUS')?.password).toBe(first);
+    expect(peekDoc(h, 'AWSPREVIOUS')?.password).toBe(first);
     const again = await h.run();
     expect(again.type === 'ok' && again.result.alreadyDone).toBe(true);
     expect(h.cluster.taken).toHaveLength(2);
@@ -86,7 +96,7 @@ describe('rotate: outcomes of the reset', () => {
     const err = await expectError(h);
     expect(err.kind).toBe('unknown-outcome');
     expect(err.pendingMayBeApplied).toBe(true);
-    const pending = h.store.peek(SECRET_ID, 'AWSPENDING')!;
+    const pending = peekDoc(h, 'AWSPENDING')!;
     expect(h.cluster.eventualPassword()).toBe(pending.password);
     const o = await h.run();
     expect(o.type).toBe('ok');
@@ -122,7 +132,7 @@ describe('rotate: outcomes of the reset', () => {
       vendorCode: 'CSS.2026',
       generation: 0,
     });
-    expect(h.store.peek(SECRET_ID, 'AWSPENDING')).toBeUndefined();
+    expect(peekDoc(h, 'AWSPENDING')).toBeUndefined();
     const o = await h.run();
     expect(o.type === 'ok' && o.result.versionId).toBe(tokenOf(h, 1));
     expect(h.generated).toHaveLength(2);
@@ -139,7 +149,7 @@ describe('rotate: outcomes of the reset', () => {
     const err = await expectError(h);
     expect(err).toMatchObject({ kind: 'rejections-exhausted', step: 'stage', pendingMayBeApplied: false });
     expect(h.generated).toHaveLength(3);
-    expect(h.store.peek(SECRET_ID, 'AWSCURRENT')?.password).toBe(INITIAL_PASSWORD);
+    expect(peekDoc(h, 'AWSCURRENT')?.password).toBe(INITIAL_PASSWORD);
     expect(h.store.log.filter((e) => e.op === 'promote')).toHaveLength(0);
     h.checkAlways();
   });
@@ -152,7 +162,7 @@ describe('rotate: outcomes of the reset', () => {
     const err = await expectError(h);
     expect(err).toMatchObject({ kind: 'password-rejected', pendingMayBeApplied: true });
     expect(err.message).toContain('a pending version is left that the cloud may hold');
-    expect(h.store.peek(SECRET_ID, 'AWSPENDING')?.password).toBe(h.cluster.currentPassword());
+    expect(peekDoc(h, 'AWSPENDING')?.password).toBe(h.cluster.currentPassword());
     h.checkAlways();
   });
 
@@ -180,7 +190,7 @@ describe('rotate: outcomes of the reset', () => {
     h.cluster.script('reset', { kind: 'password-rejected' });
     const err = await expectError(h);
     expect(err).toMatchObject({ kind: 'password-rejected', pendingMayBeApplied: false });
-    expect(h.store.peek(SECRET_ID, 'AWSPENDING')).toBeUndefined();
+    expect(peekDoc(h, 'AWSPENDING')).toBeUndefined();
     expect((await h.run()).type).toBe('ok');
     h.checkDone();
     h.checkAlways();
@@ -193,10 +203,10 @@ describe('rotate: outcomes of the reset', () => {
       h.cluster.script('reset', { kind });
       const err = await expectError(h);
       expect(err).toMatchObject({ kind, step: 'apply', pendingMayBeApplied: false });
-      const pending = h.store.peek(SECRET_ID, 'AWSPENDING')!;
+      const pending = peekDoc(h, 'AWSPENDING')!;
       expect(pending).toBeDefined();
       expect((await h.run()).type).toBe('ok');
-      expect(h.store.peek(SECRET_ID, 'AWSCURRENT')?.password).toBe(pending.password);
+      expect(peekDoc(h, 'AWSCURRENT')?.password).toBe(pending.password);
       h.checkDone();
     },
   );
@@ -276,7 +286,7 @@ describe('rotate: a version of ours that lost its pending label', () => {
     // The cloud takes the password, the answer is lost; then a store fault loses its pending label.
     h.cluster.script('reset', { kind: 'unknown-outcome', phase: 'after' });
     await expectError(h);
-    const applied = h.store.peek(SECRET_ID, 'AWSPENDING')!.password;
+    const applied = peekDoc(h, 'AWSPENDING')!.password;
     await h.store.dropPending(SECRET_ID, tokenOf(h, 0));
     h.clock.advance(120_000);
     // The re-run meets a cloud that refuses any reset: it must not have staged a new password.
@@ -287,7 +297,7 @@ describe('rotate: a version of ours that lost its pending label', () => {
     const stage = h.events.filter((e) => e.step === 'stage').at(-1)!;
     expect(stage).toMatchObject({ outcome: 'reused', versionId: tokenOf(h, 1) });
     expect(stage.detail).toMatch(/generation 0 is no longer pending but the cluster accepts its password/);
-    expect(h.store.peek(SECRET_ID, 'AWSCURRENT')?.password).toBe(applied);
+    expect(peekDoc(h, 'AWSCURRENT')?.password).toBe(applied);
     h.checkDone();
   });
 
@@ -297,7 +307,7 @@ describe('rotate: a version of ours that lost its pending label', () => {
     await expectError(h);
     expect((await h.run()).type).toBe('ok');
     expect(h.generated).toHaveLength(2);
-    expect(h.store.peek(SECRET_ID, 'AWSCURRENT')?.password).toBe(h.generated[1]);
+    expect(peekDoc(h, 'AWSCURRENT')?.password).toBe(h.generated[1]);
     h.checkDone();
   });
 });
@@ -315,27 +325,33 @@ describe('rotate: waiting', () => {
 
   it('status polls that fail transiently are retried, honouring Retry-After', async () => {
     const h = new Harness();
+    // The first status read is the stage step's, before anything is staged; then ready's.
     h.cluster.script('status', { kind: 'throttled', retryAfterMs: 45_000 }, { kind: 'unknown-outcome' });
     const start = h.clock.now();
     expect((await h.run()).type).toBe('ok');
-    const ready = h.events.find((e) => e.step === 'ready')!;
-    expect(ready.durationMs).toBeGreaterThanOrEqual(45_000 + 15_000);
+    const stage = h.events.find((e) => e.step === 'stage')!;
+    expect(stage.durationMs).toBeGreaterThanOrEqual(45_000 + 15_000);
     expect(h.clock.now()).toBeGreaterThan(start);
+    h.cluster.script('status', { kind: 'busy' });
+    h.clock.advance(3_600_000);
+    const next = await rotate({ ...h.request, rotationId: 'job-43' }, h.deps(new AbortController().signal));
+    expect(next.alreadyDone).toBe(false);
   });
 
-  it('a failed cluster stops the ready step with cluster-failed', async () => {
+  it('a failed cluster stops with cluster-failed before anything is staged', async () => {
     const h = new Harness();
     h.cluster.fail('status 303');
     const err = await expectError(h);
-    expect(err).toMatchObject({ kind: 'cluster-failed', step: 'ready' });
+    expect(err).toMatchObject({ kind: 'cluster-failed', step: 'stage', pendingMayBeApplied: false });
     expect(err.message).toContain('status 303');
+    expect(h.store.log.filter((e) => e.op === 'stage')).toEqual([]);
   });
 
   it('settle-timeout after an accepted reset keeps the pending version and says the cloud may hold it', async () => {
     const h = new Harness({ busyAfterResetMs: 7_200_000, timing: { settleTimeout: 600_000 } });
     const err = await expectError(h);
     expect(err).toMatchObject({ kind: 'settle-timeout', step: 'settle', pendingMayBeApplied: true });
-    expect(h.store.peek(SECRET_ID, 'AWSPENDING')?.password).toBe(h.cluster.eventualPassword());
+    expect(peekDoc(h, 'AWSPENDING')?.password).toBe(h.cluster.eventualPassword());
   });
 
   it('a re-run waits as long as settling would take when the cluster is busy with our own reset', async () => {
@@ -379,7 +395,7 @@ describe('rotate: waiting', () => {
     };
     const err = await rotate(h.request, deps).catch((e: unknown) => e);
     expect(isRotationError(err) && err.kind).toBe('aborted');
-    expect(h.store.peek(SECRET_ID, 'AWSPENDING')).toBeDefined();
+    expect(peekDoc(h, 'AWSPENDING')).toBeDefined();
   });
 });
 
@@ -388,12 +404,12 @@ describe('rotate: adopting a pending version left by another rotation', () => {
     const h = new Harness({ loginCheck: false });
     h.cluster.script('reset', { kind: 'unknown-outcome', phase: 'after' });
     await expectError(h);
-    const left = h.store.peek(SECRET_ID, 'AWSPENDING')!;
+    const left = peekDoc(h, 'AWSPENDING')!;
     // The worker gave up on job-42; a new rotation starts.
     const result = await rotate({ ...h.request, rotationId: 'job-43' }, h.deps(new AbortController().signal));
     expect(result.steps[0]).toMatchObject({ step: 'stage', outcome: 'reused' });
     expect(result.steps[0]!.detail).toMatch(/adopted the pending version/);
-    expect(h.store.peek(SECRET_ID, 'AWSCURRENT')?.password).toBe(left.password);
+    expect(peekDoc(h, 'AWSCURRENT')?.password).toBe(left.password);
     expect(h.generated).toHaveLength(1);
     h.checkDone('job-43');
   });

@@ -21,6 +21,7 @@ import type { SecretStore } from '../../src/secrets/types.js';
 import { dataPlaneLogin, sandboxSpec } from '../support/sandbox.js';
 import { startSecretsManagerEndpoint } from '../support/secrets-manager/endpoint.js';
 import { errorTexts, expectNoPasswords } from './harness.js';
+import { passwordIn, passwordOf } from '../support/secret-text.js';
 
 /**
  * The interruption matrix again, with real parts: the real otc-css provider signing real HTTP
@@ -98,6 +99,17 @@ function cases(): Case[] {
   return out;
 }
 
+/** What the store holds before the first rotation, given the cluster's password. */
+const SEED_SHAPES: { format: 'json' | 'text'; seed: (password: string) => string }[] = [
+  { format: 'json', seed: (password) => JSON.stringify({ username: 'admin', password, engine: 'otc-css' }) },
+  {
+    format: 'json',
+    seed: (password) =>
+      `{\n  "password": ${JSON.stringify(password)},\n  "port": 9200,\n  "tls": { "verify": true },\n  "tags": ["a", 1]\n}`,
+  },
+  { format: 'text', seed: (password) => password },
+];
+
 const MAX_RUNS = 6;
 let sandbox: Sandbox;
 let dir: string;
@@ -120,18 +132,21 @@ describe('interruption matrix against the sandbox and the file store', () => {
     n += 1;
     const cluster = sandbox.clusters.add(sandboxSpec('otc-css', n));
     const initial = cluster.password;
-    const target = sandboxTarget(sandbox.url, cluster);
+    // The cases take turns at the secret shapes users already have (issue 11).
+    const shape = SEED_SHAPES[n % SEED_SHAPES.length]!;
+    const base = sandboxTarget(sandbox.url, cluster);
+    const target = {
+      ...base,
+      config: { ...base.config, secret: { ...base.config.secret, format: shape.format } },
+    };
     const secretId = target.config.secret.id;
     const store = createFileStore({
       path: join(dir, `store-${n}.json`),
       keyBytes: randomBytes(32),
       now: clock.now,
     });
-    await store.stagePending(secretId, `seed-${'0'.repeat(40)}`, {
-      username: 'admin',
-      password: initial,
-      engine: 'otc-css',
-    });
+    const seed = shape.seed(initial);
+    await store.stagePending(secretId, `seed-${'0'.repeat(40)}`, seed);
     await store.promote(secretId, `seed-${'0'.repeat(40)}`);
     const provider = createProvider('otc-css', { fetch: globalThis.fetch, clock, timeoutMs: 400 });
     // A short per-call timeout so the hanging reset times out (real time) quickly.
@@ -202,10 +217,19 @@ describe('interruption matrix against the sandbox and the file store', () => {
 
     expect(finished, `errors: ${errors.map((e) => e.kind).join(', ')}`).toBe(true);
     const current = await store.getCurrent(secretId);
-    expect(current?.value.password).not.toBe(initial);
-    expect(current?.value.password).toBe(cluster.password);
-    expect(await dataPlaneLogin(cluster.dataPlaneUrl, cluster.username, current!.value.password)).toBe(200);
-    expect((await store.getPrevious(secretId))?.value.password).toBe(initial);
+    expect(passwordOf(current)).not.toBe(initial);
+    expect(passwordOf(current)).toBe(cluster.password);
+    expect(await dataPlaneLogin(cluster.dataPlaneUrl, cluster.username, passwordOf(current)!)).toBe(200);
+    expect((await store.getPrevious(secretId))?.text).toBe(seed);
+    if (shape.format === 'json') {
+      // Every other field kept, in value and type.
+      const before = JSON.parse(seed) as Record<string, unknown>;
+      const after = JSON.parse(current!.text) as Record<string, unknown>;
+      for (const [field, v] of Object.entries(before))
+        if (field !== 'password') expect(after[field]).toStrictEqual(v);
+    } else {
+      expect(current?.text).toBe(cluster.password);
+    }
     // The same rotation finished: the generation after the passwords the cloud rejected.
     const generation = errors.filter((e) => e.kind === 'password-rejected' && !e.pendingMayBeApplied).length;
     expect(current?.versionId).toBe(
@@ -213,7 +237,7 @@ describe('interruption matrix against the sandbox and the file store', () => {
     );
     expect(await store.getPending(secretId)).toBeUndefined();
     // The cluster only ever got one new password, however often it was re-applied.
-    expect(new Set(cluster.history.slice(1))).toEqual(new Set([current!.value.password]));
+    expect(new Set(cluster.history.slice(1))).toEqual(new Set([passwordOf(current)!]));
     expectNoPasswords([initial, ...generated], { events, errors: errors.map((e) => errorTexts(e)) });
     await store.close();
   });
@@ -244,11 +268,15 @@ describe('AWS store: promote stops between its label updates', () => {
       try {
         // Two seed versions: the secret has a confirmed current and no first-version quirks.
         for (const seed of [`seed-${'0'.repeat(40)}`, `seed-${'1'.repeat(40)}`]) {
-          await store.stagePending(secretId, seed, {
-            username: 'admin',
-            password: initial,
-            engine: 'otc-css',
-          });
+          await store.stagePending(
+            secretId,
+            seed,
+            JSON.stringify({
+              username: 'admin',
+              password: initial,
+              engine: 'otc-css',
+            }),
+          );
           await store.promote(secretId, seed);
         }
         const provider = createProvider('otc-css', { fetch: globalThis.fetch, clock, timeoutMs: 2000 });
@@ -306,14 +334,12 @@ describe('AWS store: promote stops between its label updates', () => {
         expect(generated).toHaveLength(1);
         expect(cluster.password).toBe(generated[0]);
         const current = await store.getCurrent(secretId);
-        expect(current?.value.password).toBe(cluster.password);
-        expect(await dataPlaneLogin(cluster.dataPlaneUrl, cluster.username, current!.value.password)).toBe(
-          200,
-        );
+        expect(passwordOf(current)).toBe(cluster.password);
+        expect(await dataPlaneLogin(cluster.dataPlaneUrl, cluster.username, passwordOf(current)!)).toBe(200);
         expect(current?.versionId).toBe(
           versionToken({ targetId: target.config.id, rotationId: request.rotationId, generation: 0 }),
         );
-        expect((await store.getPrevious(secretId))?.value.password).toBe(initial);
+        expect(passwordOf(await store.getPrevious(secretId))).toBe(initial);
         expect(await store.getPending(secretId)).toBeUndefined();
         expectNoPasswords([initial, ...generated], { events, errors: errors.map((e) => errorTexts(e)) });
       } finally {
@@ -331,9 +357,9 @@ async function checkAfterError(
   error: RotationError,
 ): Promise<void> {
   const current = await store.getCurrent(secretId);
-  if (current?.value.password === cluster.password) return;
+  if (passwordOf(current) === cluster.password) return;
   const pending = await store.getPending(secretId);
-  expect(pending?.value.password, 'the password the cluster holds is pending in the store').toBe(
+  expect(passwordOf(pending), 'the password the cluster holds is pending in the store').toBe(
     cluster.password,
   );
   if (error.storeStateKnown) expect(error.pendingMayBeApplied, error.message).toBe(true);
@@ -365,9 +391,9 @@ function wrapStore(s: SecretStore, fire: Fire): SecretStore {
   return {
     type: s.type,
     stagePending: async (id, token, value, opts) => {
-      await fire('store.stagePending:before', value.password);
+      await fire('store.stagePending:before', passwordIn(value));
       const r = await s.stagePending(id, token, value, opts);
-      await fire('store.stagePending:after', value.password);
+      await fire('store.stagePending:after', passwordIn(value));
       return r;
     },
     getVersion: (id, v) => s.getVersion(id, v),

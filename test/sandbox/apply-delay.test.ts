@@ -9,6 +9,7 @@ import type { StepEvent } from '../../src/rotation/types.js';
 import { parseSandboxClusters, type Sandbox, sandboxTarget, startSandbox } from '../../src/sandbox/index.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { dataPlaneLogin, sandboxSpec, testPassword } from '../support/sandbox.js';
+import { passwordOf } from '../support/secret-text.js';
 
 const START = Date.UTC(2026, 0, 1);
 const POLL = 1_000;
@@ -76,11 +77,15 @@ describe('applyDelayMs: a cluster that applies a reset asynchronously', () => {
     const p = createProvider(provider, { fetch, clock, timeoutMs: 5_000 });
     const target = sandboxTarget(sandbox.url, c);
     const store = new MemoryStore(clock.now);
-    store.seed(target.config.secret.id, `seed-${'0'.repeat(40)}`, {
-      username: c.username,
-      password: initial,
-      engine: provider,
-    });
+    store.seed(
+      target.config.secret.id,
+      `seed-${'0'.repeat(40)}`,
+      JSON.stringify({
+        username: c.username,
+        password: initial,
+        engine: provider,
+      }),
+    );
     const events: StepEvent[] = [];
     const timing = rotationTimingSchema.parse({ pollInterval: POLL });
     const logins: { at: number; status: number }[] = [];
@@ -114,7 +119,7 @@ describe('applyDelayMs: a cluster that applies a reset asynchronously', () => {
     expect(verify.detail).toBe('login accepted at attempt 4');
     expect(logins.map((l) => l.status)).toEqual([401, 401, 401, 200]);
     expect(logins[1]!.at - logins[0]!.at).toBe(POLL);
-    expect((await store.getCurrent(target.config.secret.id))?.value.password).toBe(cluster.password);
+    expect(passwordOf(await store.getCurrent(target.config.secret.id))).toBe(cluster.password);
   });
 
   it('NCP too; a delay longer than VERIFY_ATTEMPTS pollIntervals fails the verify and keeps the version pending', async () => {
@@ -126,6 +131,6 @@ describe('applyDelayMs: a cluster that applies a reset asynchronously', () => {
     expect(logins).toHaveLength(VERIFY_ATTEMPTS);
     expect(logins.every((l) => l.status === 401)).toBe(true);
     // nothing promoted: the cluster's new password waits as the pending version
-    expect((await store.getPending(target.config.secret.id))?.value.password).toBe(cluster.password);
+    expect(passwordOf(await store.getPending(target.config.secret.id))).toBe(cluster.password);
   });
 });

@@ -12,7 +12,8 @@ import {
   UNCONFIRMED_LABEL,
 } from '../../src/secrets/aws-secrets-manager/index.js';
 import { createStore } from '../../src/secrets/index.js';
-import { SecretStoreError, type SecretValue } from '../../src/secrets/types.js';
+import { SecretStoreError } from '../../src/secrets/types.js';
+import { passwordIn } from '../support/secret-text.js';
 import {
   startSecretsManagerEndpoint,
   type SecretsManagerEndpoint,
@@ -31,11 +32,13 @@ afterAll(async () => {
 });
 
 const id = () => `rotator-test/aws-${randomUUID().slice(0, 8)}`;
-const value = (): SecretValue => ({
+const fields = (extra: Record<string, unknown> = {}) => ({
   username: 'admin',
   password: `Pw-${randomUUID()}`,
   engine: 'huaweicloud-css',
+  ...extra,
 });
+const value = (): string => JSON.stringify(fields());
 const storeFor = (extra: Partial<Parameters<typeof createAwsSecretsManagerStore>[0]> = {}) =>
   createAwsSecretsManagerStore({
     region: sm.region,
@@ -54,11 +57,12 @@ async function caught(p: Promise<unknown>): Promise<SecretStoreError> {
 }
 
 describe('aws-secrets-manager store: what AWS sees', () => {
-  it('creates the secret without a value (KMS key, tags, description) and writes AWS rotation JSON', async () => {
+  it('creates the secret without a value (KMS key, tags, description) and writes the text byte for byte', async () => {
     const store = storeFor({ kmsKeyId: 'alias/rotator', tags: { team: 'search', env: 'test' } });
     const secretId = id();
     const t = randomUUID();
-    const val = { ...value(), host: 'css.example.com', clusterId: 'c-1' };
+    const doc = fields({ host: 'css.example.com', port: 9200, tls: { verify: true } });
+    const val = JSON.stringify(doc, null, 2);
     await store.stagePending(secretId, t, val, { description: 'CSS admin password' });
     const d = await raw.send(new DescribeSecretCommand({ SecretId: secretId }));
     expect(d.KmsKeyId).toBe('alias/rotator');
@@ -70,12 +74,8 @@ describe('aws-secrets-manager store: what AWS sees', () => {
     // Exactly one version: CreateSecret carried no value.
     expect(Object.keys(sm.labels(secretId)!)).toEqual([t]);
     const got = await raw.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: t }));
-    expect(JSON.parse(got.SecretString!)).toEqual(val);
-    expect(Object.keys(JSON.parse(got.SecretString!)).slice(0, 3)).toEqual([
-      'username',
-      'password',
-      'engine',
-    ]);
+    expect(got.SecretString).toBe(val);
+    expect(JSON.parse(got.SecretString!)).toEqual(doc);
     await store.close();
   });
 
@@ -137,7 +137,7 @@ describe('aws-secrets-manager store: what AWS sees', () => {
     expect(err.message).toContain(secretId);
     expect(err.message).toContain(t);
     expect(err.requestId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(collectErrorText(err)).not.toContain(val.password);
+    expect(collectErrorText(err)).not.toContain(passwordIn(val));
     // The retry with the same token goes through.
     expect(await store.stagePending(secretId, t, val)).toEqual({ created: true });
     await store.close();
@@ -160,12 +160,12 @@ describe('aws-secrets-manager store: what AWS sees', () => {
       operation: 'PutSecretValue',
       status: 500,
       type: 'InternalServiceError',
-      message: `boom while storing ${val.password}`,
+      message: `boom while storing ${passwordIn(val)}`,
     });
     const err = await caught(store.stagePending(secretId, t, val));
     expect(err.kind).toBe('unavailable');
     expect(err.message).toContain('[REDACTED]');
-    expect(collectErrorText(err)).not.toContain(val.password);
+    expect(collectErrorText(err)).not.toContain(passwordIn(val));
 
     const dead = createAwsSecretsManagerStore({
       region: sm.region,
@@ -213,7 +213,7 @@ describe('aws-secrets-manager store: what AWS sees', () => {
     }
   });
 
-  it('a secret marked for deletion is invalid; a value that is not rotator JSON is corrupt', async () => {
+  it('a secret marked for deletion is invalid; a binary secret is corrupt; any text is returned as is', async () => {
     const store = storeFor();
     const secretId = id();
     const t = randomUUID();
@@ -227,16 +227,26 @@ describe('aws-secrets-manager store: what AWS sees', () => {
         SecretString: 'plain text secret',
       }),
     );
+    expect(await store.getCurrent(secretId)).toEqual({ versionId: other, text: 'plain text secret' });
+    const binary = randomUUID();
+    await raw.send(
+      new PutSecretValueCommand({
+        SecretId: secretId,
+        ClientRequestToken: binary,
+        SecretBinary: Buffer.from('binary secret bytes'),
+      }),
+    );
     const err = await caught(store.getCurrent(secretId));
     expect(err.kind).toBe('corrupt');
-    expect(err.message).toContain(other);
-    expect(err.message).not.toContain('plain text secret');
+    expect(err.message).toContain(binary);
+    expect(err.message).toMatch(/SecretString/);
+    expect(collectErrorText(err)).not.toContain('binary secret bytes');
     await raw.send(
       new UpdateSecretVersionStageCommand({
         SecretId: secretId,
         VersionStage: 'AWSCURRENT',
         MoveToVersionId: t,
-        RemoveFromVersionId: other,
+        RemoveFromVersionId: binary,
       }),
     );
     sm.model.DeleteSecret({ SecretId: secretId });

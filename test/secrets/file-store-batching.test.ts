@@ -13,7 +13,8 @@ import {
   stagePendingIn,
   type StoredSecret,
 } from '../../src/secrets/file/state.js';
-import { SecretStoreError, type SecretValue } from '../../src/secrets/types.js';
+import { SecretStoreError } from '../../src/secrets/types.js';
+import { jsonSecret, passwordOf } from '../support/secret-text.js';
 
 let dir = '';
 beforeEach(async () => {
@@ -24,11 +25,7 @@ afterEach(async () => {
 });
 
 const key = Buffer.alloc(32, 3);
-const value = (password = `Pw-${randomUUID()}`): SecretValue => ({
-  username: 'admin',
-  password,
-  engine: 'otc-css',
-});
+const value = (password = `Pw-${randomUUID()}`): string => jsonSecret(password);
 const token = () => `tok-${randomUUID()}`;
 
 describe('file store: group commit and read cache', () => {
@@ -51,9 +48,9 @@ describe('file store: group commit and read cache', () => {
     // A fresh instance reads the file itself, not this one's cache.
     const reader = createFileStore({ path, keyBytes: key });
     for (const [i, t] of tokens.entries()) {
-      expect(await reader.getCurrent(`s/${i}`)).toEqual({ versionId: t, value: value(`Pass-${i}-x`) });
+      expect(await reader.getCurrent(`s/${i}`)).toEqual({ versionId: t, text: value(`Pass-${i}-x`) });
     }
-    expect((await reader.getPending('s/conflict'))?.value.password).toBe('Original-1a');
+    expect(passwordOf(await reader.getPending('s/conflict'))).toBe('Original-1a');
   });
 
   it('sees what another instance wrote, and does not undo it with its own next write', async () => {
@@ -75,13 +72,13 @@ describe('file store: group commit and read cache', () => {
     expect(await c.getPending('s/three')).toBeDefined();
   });
 
-  it('hands out copies: changing a returned value does not change the store', async () => {
+  it('hands out copies: changing a returned version does not change the store', async () => {
     const store = createFileStore({ path: join(dir, 'secrets.enc'), keyBytes: key });
     const t = token();
     await store.stagePending('s/x', t, value('Kept-value-1'));
     const got = await store.getPending('s/x');
-    got!.value.password = 'changed';
-    expect((await store.getPending('s/x'))?.value.password).toBe('Kept-value-1');
+    got!.text = 'changed';
+    expect(passwordOf(await store.getPending('s/x'))).toBe('Kept-value-1');
   });
 });
 
@@ -90,7 +87,7 @@ describe('file store: serialization with cached fragments', () => {
     const state = emptyState();
     for (let i = 0; i < 20; i++) {
       const t = `token-${i}-${'x'.repeat(32)}`;
-      stagePendingIn(state, { secretId: `s/${i}`, token: t, value: value(`P-${i}-a`), now: 1000 + i });
+      stagePendingIn(state, { secretId: `s/${i}`, token: t, text: value(`P-${i}-a`), now: 1000 + i });
       if (i % 2 === 0) promoteIn(state, `s/${i}`, t);
     }
     const fragments = new WeakMap<StoredSecret, string>();
@@ -108,7 +105,7 @@ describe('file store: serialization with cached fragments', () => {
       stagePendingIn(state, {
         secretId: `s/${i}`,
         token: `token-${i}-${'y'.repeat(32)}`,
-        value: value(`P-${i}`),
+        text: value(`P-${i}`),
         now: i,
       });
     }

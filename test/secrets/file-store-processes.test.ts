@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFileStore } from '../../src/secrets/file/index.js';
+import { passwordOf } from '../support/secret-text.js';
 
 const CHILD = fileURLToPath(new URL('../children/file-store-writer.mjs', import.meta.url));
 const seqToken = (n: number) => `seq-${String(n).padStart(36, '0')}`;
@@ -95,13 +96,13 @@ describe('file store across processes', () => {
       // Opens, decrypts and parses: never corrupt.
       const store = createFileStore({ path });
       const current = await store.getCurrent('db/main');
-      const seq = current ? Number(current.value.seq) : 0;
+      const seq = current ? Number((JSON.parse(current.text) as { seq: number }).seq) : 0;
       // Promoted in the file but killed before it could print "ok": one step ahead at most.
       expect([acked, acked + 1]).toContain(seq);
       acked = seq;
       if (current) {
         expect(current.versionId).toBe(seqToken(seq));
-        expect(current.value.password).toBe(`pw-${seq}-ä漢"\\`);
+        expect(passwordOf(current)).toBe(`pw-${seq}-ä漢"\\`);
       }
       const described = (await store.describe('db/main')) ?? [];
       const withStage = (s: string) => described.filter((v) => v.stages.includes(s as 'AWSCURRENT'));
@@ -114,7 +115,9 @@ describe('file store across processes', () => {
     const last = start(['loop', path, 'db/main']);
     await last.waitFor((l) => l.startsWith('ok '));
     await kill(last);
-    const final = Number((await createFileStore({ path }).getCurrent('db/main'))?.value.seq);
+    const final = Number(
+      (JSON.parse((await createFileStore({ path }).getCurrent('db/main'))!.text) as { seq: number }).seq,
+    );
     expect(final).toBeGreaterThan(acked);
     expect(progressed).toBeGreaterThan(0);
     console.info(
@@ -129,15 +132,23 @@ describe('file store across processes', () => {
     await expect(stat(`${path}.lock`)).resolves.toBeTruthy();
     // While it runs, a writer waits and then gives up with a clear error.
     await expect(
-      createFileStore({ path, lockTimeoutMs: 200 }).stagePending('a', seqToken(1), {
-        username: 'u',
-        password: 'p-123456',
-        engine: 'e',
-      }),
+      createFileStore({ path, lockTimeoutMs: 200 }).stagePending(
+        'a',
+        seqToken(1),
+        JSON.stringify({
+          username: 'u',
+          password: 'p-123456',
+          engine: 'e',
+        }),
+      ),
     ).rejects.toThrow(new RegExp(`pid ${holder.proc.pid}`));
     await kill(holder);
     const store = createFileStore({ path, lockTimeoutMs: 5_000 });
-    await store.stagePending('a', seqToken(1), { username: 'u', password: 'p-123456', engine: 'e' });
+    await store.stagePending(
+      'a',
+      seqToken(1),
+      JSON.stringify({ username: 'u', password: 'p-123456', engine: 'e' }),
+    );
     expect((await store.getPending('a'))?.versionId).toBe(seqToken(1));
     await expect(stat(`${path}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
   }, 60_000);

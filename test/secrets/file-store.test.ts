@@ -6,9 +6,11 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createStore, STORE_TYPES } from '../../src/secrets/index.js';
 import { createFileStore } from '../../src/secrets/file/index.js';
+import { open, seal } from '../../src/secrets/file/envelope.js';
 import { decodeKey } from '../../src/secrets/file/key.js';
 import { acquireFileLock } from '../../src/util/file-lock.js';
-import { SecretStoreError, type SecretValue } from '../../src/secrets/types.js';
+import { SecretStoreError } from '../../src/secrets/types.js';
+import { jsonSecret, passwordIn } from '../support/secret-text.js';
 import { collectErrorText } from './support.js';
 
 let dir = '';
@@ -19,11 +21,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const value = (password = `Pw-${randomUUID()}`): SecretValue => ({
-  username: 'admin',
-  password,
-  engine: 'otc-css',
-});
+const value = (password = `Pw-${randomUUID()}`): string => jsonSecret(password);
 
 async function caught(p: Promise<unknown>): Promise<SecretStoreError> {
   const err = await p.then(
@@ -52,7 +50,7 @@ describe('file store: encryption and keys', () => {
     expect((await stat(path)).mode & 0o777).toBe(0o600);
     const bytes = await readFile(path);
     expect(bytes.subarray(0, 4).toString('ascii')).toBe('SRFS');
-    expect(bytes.includes(Buffer.from(val.password))).toBe(false);
+    expect(bytes.includes(Buffer.from(passwordIn(val)))).toBe(false);
     expect(bytes.includes(Buffer.from('admin'))).toBe(false);
     expect(decodeKey(await readFile(`${path}.key`, 'utf8'))).toHaveLength(32);
     // No temporary files or lock left behind.
@@ -95,7 +93,7 @@ describe('file store: encryption and keys', () => {
     const err2 = await caught(other.stagePending('a', randomUUID(), value()));
     expect(err2.kind).toBe('corrupt');
     expect((await readFile(path)).equals(before)).toBe(true);
-    expect(collectErrorText(err)).not.toContain(val.password);
+    expect(collectErrorText(err)).not.toContain(passwordIn(val));
   });
 
   it('tampered, truncated or foreign files are corrupt errors naming the path, never replaced', async () => {
@@ -137,7 +135,7 @@ describe('file store: encryption and keys', () => {
       );
       // The same key in another encoding opens it; no key file was created.
       const again = createFileStore({ path, keyBytes: key });
-      expect(await again.getPending('a')).toEqual({ versionId: t, value: val });
+      expect(await again.getPending('a')).toEqual({ versionId: t, text: val });
       await expect(stat(`${path}.key`)).rejects.toMatchObject({ code: 'ENOENT' });
     }
     const short = randomBytes(16).toString('base64');
@@ -173,6 +171,45 @@ describe('file store: encryption and keys', () => {
     expect(err.message).toMatch(/missing/);
     await expect(stat(`${path}.key`)).rejects.toMatchObject({ code: 'ENOENT' });
     expect((await readFile(path)).equals(before)).toBe(true);
+  });
+});
+
+describe('file store: state format', () => {
+  it('reads a format-1 file (string maps) as the JSON it stood for, and writes format 2', async () => {
+    const path = join(dir, 'old.enc');
+    const key = randomBytes(32);
+    const t = randomUUID();
+    const password = `Pw-${randomUUID()}`;
+    const legacy = {
+      format: 1,
+      secrets: [
+        {
+          id: 'db/main',
+          createdAt: 1000,
+          versions: [
+            {
+              versionId: t,
+              value: { host: 'h.example', password, engine: 'otc-css', username: 'admin' },
+              stages: ['AWSCURRENT'],
+              createdAt: 1000,
+            },
+          ],
+        },
+      ],
+    };
+    await writeFile(path, seal(key, Buffer.from(JSON.stringify(legacy))));
+    const store = createFileStore({ path, keyBytes: key });
+    // The order the rotator wrote then: username, password, engine, the rest sorted.
+    const text = JSON.stringify({ username: 'admin', password, engine: 'otc-css', host: 'h.example' });
+    expect(await store.getCurrent('db/main')).toEqual({ versionId: t, text });
+    const t2 = randomUUID();
+    await store.stagePending('db/main', t2, 'a bare password');
+    const written = JSON.parse(open(key, await readFile(path)).toString('utf8')) as {
+      format: number;
+      secrets: { versions: { text: string }[] }[];
+    };
+    expect(written.format).toBe(2);
+    expect(written.secrets[0]!.versions.map((v) => v.text)).toEqual([text, 'a bare password']);
   });
 });
 

@@ -1,10 +1,8 @@
-import { assertSecretId, assertSecretValue, assertToken } from '../../src/secrets/value.js';
-import { isDeepStrictEqual } from 'node:util';
+import { assertSecretId, assertSecretText, assertToken } from '../../src/secrets/value.js';
 import { SecretStoreError } from '../../src/secrets/types.js';
 import type {
   SecretStage,
   SecretStore,
-  SecretValue,
   SecretVersion,
   SecretVersionInfo,
   StageOptions,
@@ -33,7 +31,7 @@ export type StoreInterceptor = (
 
 interface StoredVersion {
   versionId: string;
-  value: SecretValue;
+  text: string;
   stages: Set<SecretStage>;
   createdAt: Date;
   seq: number;
@@ -49,20 +47,20 @@ export interface StoreLogEntry {
   op: 'stage' | 'promote' | 'drop';
   secretId: string;
   versionId: string;
-  value: SecretValue;
+  text: string;
 }
 
 /**
  * A SecretStore in memory with the semantics of AWS Secrets Manager (PutSecretValue with a
  * ClientRequestToken and VersionStages [AWSPENDING], UpdateSecretVersionStage):
  * - a token must be 32-64 characters;
- * - the same token with the same value is ignored (no label moves); with another value it fails
+ * - the same token with the same text is ignored (no label moves); with another text it fails
  *   (ResourceExistsException → 'conflict');
  * - AWSPENDING, AWSCURRENT, AWSPREVIOUS are each on at most one version;
  * - promote moves AWSCURRENT, the old current becomes AWSPREVIOUS, AWSPENDING is removed;
  * - a version without labels stays readable by id (AWS deprecates it, but keeps it until it holds
  *   100 versions).
- * Values are copied in and out, so a caller can never mutate what is stored.
+ * Texts are kept byte for byte, like AWS's SecretString.
  */
 export class MemoryStore implements SecretStore {
   readonly type = 'memory';
@@ -74,13 +72,13 @@ export class MemoryStore implements SecretStore {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  /** Test setup: a secret whose AWSCURRENT is `value` (as after a first manual rotation). */
-  seed(secretId: string, versionId: string, value: SecretValue): void {
+  /** Test setup: a secret whose AWSCURRENT is `text` (as after a first manual rotation). */
+  seed(secretId: string, versionId: string, text: string): void {
     const secret = this.secret(secretId, true)!;
     for (const v of secret.versions.values()) v.stages.delete('AWSCURRENT');
     secret.versions.set(versionId, {
       versionId,
-      value: structuredClone(value),
+      text,
       stages: new Set(['AWSCURRENT']),
       createdAt: new Date(this.now()),
       seq: ++this.seq,
@@ -90,20 +88,20 @@ export class MemoryStore implements SecretStore {
   async stagePending(
     secretId: string,
     token: string,
-    value: SecretValue,
+    text: string,
     opts?: StageOptions,
   ): Promise<{ created: boolean }> {
     await this.hook('stagePending', 'before', [secretId, token]);
     // The same input checks as the real stores, so tests see the same errors.
     assertToken(secretId, token);
-    assertSecretValue(secretId, value, token);
+    assertSecretText(secretId, text, token);
     const secret = this.secret(secretId, true)!;
     if (opts?.description !== undefined && secret.description === undefined)
       secret.description = opts.description;
     const existing = secret.versions.get(token);
     let created = false;
     if (existing) {
-      if (!isDeepStrictEqual(existing.value, value)) {
+      if (existing.text !== text) {
         throw new SecretStoreError(
           'conflict',
           `version ${token} of secret ${secretId} already exists with another value`,
@@ -113,12 +111,12 @@ export class MemoryStore implements SecretStore {
       for (const v of secret.versions.values()) v.stages.delete('AWSPENDING');
       secret.versions.set(token, {
         versionId: token,
-        value: structuredClone(value),
+        text,
         stages: new Set(['AWSPENDING']),
         createdAt: new Date(this.now()),
         seq: ++this.seq,
       });
-      this.log.push({ op: 'stage', secretId, versionId: token, value: structuredClone(value) });
+      this.log.push({ op: 'stage', secretId, versionId: token, text });
       created = true;
     }
     await this.hook('stagePending', 'after', [secretId, token]);
@@ -129,7 +127,7 @@ export class MemoryStore implements SecretStore {
     await this.hook('getVersion', 'before', [secretId, versionId]);
     const v = this.secret(secretId)?.versions.get(versionId);
     await this.hook('getVersion', 'after', [secretId, versionId]);
-    return v ? { versionId: v.versionId, value: structuredClone(v.value) } : undefined;
+    return v ? { versionId: v.versionId, text: v.text } : undefined;
   }
 
   getCurrent(secretId: string): Promise<SecretVersion | undefined> {
@@ -161,7 +159,7 @@ export class MemoryStore implements SecretStore {
       target.stages.delete('AWSPREVIOUS');
       target.stages.add('AWSCURRENT');
       target.stages.delete('AWSPENDING');
-      this.log.push({ op: 'promote', secretId, versionId, value: structuredClone(target.value) });
+      this.log.push({ op: 'promote', secretId, versionId, text: target.text });
     }
     await this.hook('promote', 'after', [secretId, versionId]);
   }
@@ -171,7 +169,7 @@ export class MemoryStore implements SecretStore {
     const target = this.secret(secretId)?.versions.get(versionId);
     if (!target) throw new SecretStoreError('not-found', `secret ${secretId} has no version ${versionId}`);
     if (target.stages.delete('AWSPENDING')) {
-      this.log.push({ op: 'drop', secretId, versionId, value: structuredClone(target.value) });
+      this.log.push({ op: 'drop', secretId, versionId, text: target.text });
     }
     await this.hook('dropPending', 'after', [secretId, versionId]);
   }
@@ -200,19 +198,19 @@ export class MemoryStore implements SecretStore {
     this.closed = true;
   }
 
-  /** Test helper: the value labelled `stage`, without interception. */
-  peek(secretId: string, stage: SecretStage): SecretValue | undefined {
+  /** Test helper: the text labelled `stage`, without interception. */
+  peek(secretId: string, stage: SecretStage): string | undefined {
     for (const v of this.secret(secretId)?.versions.values() ?? []) {
-      if (v.stages.has(stage)) return structuredClone(v.value);
+      if (v.stages.has(stage)) return v.text;
     }
     return undefined;
   }
 
   /** Test helper: every version with its stages, without interception. */
-  versions(secretId: string): { versionId: string; value: SecretValue; stages: SecretStage[] }[] {
+  versions(secretId: string): { versionId: string; text: string; stages: SecretStage[] }[] {
     return [...(this.secret(secretId)?.versions.values() ?? [])].map((v) => ({
       versionId: v.versionId,
-      value: structuredClone(v.value),
+      text: v.text,
       stages: [...v.stages],
     }));
   }
@@ -221,7 +219,7 @@ export class MemoryStore implements SecretStore {
     await this.hook(op, 'before', [secretId]);
     let found: SecretVersion | undefined;
     for (const v of this.secret(secretId)?.versions.values() ?? []) {
-      if (v.stages.has(stage)) found = { versionId: v.versionId, value: structuredClone(v.value) };
+      if (v.stages.has(stage)) found = { versionId: v.versionId, text: v.text };
     }
     await this.hook(op, 'after', [secretId]);
     return found;

@@ -2,7 +2,13 @@ import type { Clock } from '../../src/core/clock.js';
 import { ProviderError } from '../../src/providers/errors.js';
 import type { ErrorKind, ProviderOperation } from '../../src/providers/errors.js';
 import type { PasswordPolicy } from '../../src/policy/types.js';
-import type { ClusterStatus, Provider, ProviderTarget, ResetResult } from '../../src/providers/types.js';
+import type {
+  ClusterFacts,
+  ClusterStatus,
+  Provider,
+  ProviderTarget,
+  ResetResult,
+} from '../../src/providers/types.js';
 
 /** What a CSS-like cloud answers for each error kind (cloud-apis.md). */
 const ERROR_SHAPES: Record<ErrorKind, { status?: number; vendorCode?: string; vendorMessage: string }> = {
@@ -99,6 +105,8 @@ export class ScriptedCluster {
   readonly rejected: string[] = [];
   readonly calls: { op: ClusterOp; at: number; result: string }[] = [];
   intercept: ProviderInterceptor | undefined;
+  /** What status reports beside the state (security mode, the manager user). */
+  facts: ClusterFacts = {};
 
   constructor(opts: ClusterOptions) {
     this.clock = opts.clock;
@@ -211,11 +219,21 @@ export class ScriptedCluster {
     }
     let result: ClusterStatus;
     if (this.failedDetail !== undefined) {
-      result = { state: 'failed', detail: this.failedDetail, requestId: `req-${++requestSeq}` };
+      result = {
+        ...this.facts,
+        state: 'failed',
+        detail: this.failedDetail,
+        requestId: `req-${++requestSeq}`,
+      };
     } else if (this.clock.now() < this.busyUntil) {
-      result = { state: 'busy', detail: 'status 100, actions [RESETTING]', requestId: `req-${++requestSeq}` };
+      result = {
+        ...this.facts,
+        state: 'busy',
+        detail: 'status 100, actions [RESETTING]',
+        requestId: `req-${++requestSeq}`,
+      };
     } else {
-      result = { state: 'ready', requestId: `req-${++requestSeq}` };
+      result = { ...this.facts, state: 'ready', requestId: `req-${++requestSeq}` };
     }
     this.log('status', result.state);
     await this.intercept?.('status', 'after', {});

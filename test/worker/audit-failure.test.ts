@@ -3,6 +3,7 @@ import type { AuditEvent } from '../../src/audit/types.js';
 import { type RotationOutcome, waitForRotations } from '../../src/queue/wait.js';
 import type { SandboxFault } from '../../src/sandbox/index.js';
 import { type Harness, startHarness } from './harness.js';
+import { passwordOf } from '../support/secret-text.js';
 
 /** The records a failed run writes; the trail throws on these (a full disk, a lost mount). */
 const BROKEN_TYPES = new Set<AuditEvent['type']>(['rotation-retrying', 'rotation-failed', 'alert']);
@@ -93,7 +94,7 @@ describe('a failing audit trail on the failure path', () => {
     );
     const pending = await h.components.store.getPending('h/always-503');
     expect(pending).toBeDefined();
-    const passwords = [pending!.value.password, ...[...h.clusters.values()].flatMap((c) => c.history)];
+    const passwords = [passwordOf(pending)!, ...[...h.clusters.values()].flatMap((c) => c.history)];
     for (const password of passwords) {
       for (const l of h.logs) expect(l).not.toContain(password);
     }

@@ -6,6 +6,7 @@ import { createRotationControl } from '../../src/worker/control.js';
 import { startWorkerChild, type WorkerChild } from './children.js';
 import { type Fleet, startFleet } from './harness.js';
 import { until } from './until.js';
+import { passwordOf } from '../support/secret-text.js';
 
 const STEPS = ['stage', 'ready', 'apply', 'settle', 'verify', 'promote'] as const;
 
@@ -62,9 +63,9 @@ describe('a worker killed at a step boundary', () => {
       const store = createStore(f.config.store, { env: f.env });
       try {
         const current = await store.getCurrent(`h/crash-${step}`);
-        expect(current?.value.password).toBe(cluster.password);
+        expect(passwordOf(current)).toBe(cluster.password);
         expect(cluster.password).not.toBe(initial);
-        expect(await login(cluster.dataPlaneUrl, cluster.username, current!.value.password)).toBe(200);
+        expect(await login(cluster.dataPlaneUrl, cluster.username, passwordOf(current)!)).toBe(200);
         expect(await store.getPending(`h/crash-${step}`)).toBeUndefined();
         // one new password for one rotation, however often it was re-applied
         expect(new Set(cluster.history.slice(1)).size).toBe(1);

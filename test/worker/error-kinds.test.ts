@@ -3,6 +3,7 @@ import type { Alert } from '../../src/worker/types.js';
 import type { SandboxFault } from '../../src/sandbox/index.js';
 import { type RotationOutcome, waitForRotations } from '../../src/queue/wait.js';
 import { type Harness, type HarnessCluster, startHarness } from './harness.js';
+import { passwordOf } from '../support/secret-text.js';
 
 const weak = { errCode: 'CSS.2026', externalMessage: 'CSS.2026 : Weak password.' };
 const rejected: SandboxFault = { type: 'http', status: 400, body: weak };
@@ -224,7 +225,7 @@ describe('the error-kind table', () => {
     const distinctNew = new Set(cluster.history.slice(1));
     expect(distinctNew.size).toBe(row.applied);
     if (row.current === 'new') {
-      expect(current?.value.password).toBe(cluster.password);
+      expect(passwordOf(current)).toBe(cluster.password);
       expect(cluster.password).not.toBe(initial.get(key));
     } else {
       // nothing promoted, and the cluster still has its old password

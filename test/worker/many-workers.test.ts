@@ -8,6 +8,7 @@ import { startWorkerChild, type WorkerChild } from './children.js';
 import { type Fleet, startFleet } from './harness.js';
 import { until } from './until.js';
 import { defaultGuardMs } from '../../src/queue/rate-limit.js';
+import { passwordOf } from '../support/secret-text.js';
 
 const TARGETS = 300;
 const RATE = { max: 60, per: 1000 };
@@ -121,7 +122,7 @@ describe('three worker processes, 300 targets, scheduled and on-demand triggers 
     try {
       for (const c of clusters) {
         const current = await store.getCurrent(`h/${c.key}`);
-        expect(current?.value.password, c.key).toBe(c.password);
+        expect(passwordOf(current), c.key).toBe(c.password);
       }
     } finally {
       await store.close();

@@ -4,6 +4,7 @@ import { waitForRotations } from '../../src/queue/wait.js';
 import { type PrivateRedis, startPrivateRedis } from '../../src/util/redis-server.js';
 import { type Harness, startHarness } from './harness.js';
 import { until } from './until.js';
+import { passwordOf } from '../support/secret-text.js';
 
 let redis: PrivateRedis | undefined;
 let h: Harness | undefined;
@@ -69,7 +70,7 @@ describe('Redis restarted (and its data lost) in the middle of a batch', () => {
         expect(cluster.history).toHaveLength(1);
         continue;
       }
-      expect(current?.value.password, key).toBe(cluster.password);
+      expect(passwordOf(current), key).toBe(cluster.password);
       expect(await h.components.store.getPending(`h/${key}`), key).toBeUndefined();
     }
     // the schedulers were put back after the data loss

@@ -16,6 +16,7 @@ import { parsePrometheusText, sampleValue } from '../support/prom-parse.js';
 import { redisUrl } from '../support/redis.js';
 import { type Harness, startHarness } from './harness.js';
 import { until } from './until.js';
+import { readPassword } from '../../src/secrets/format.js';
 
 const PRODUCER = join(import.meta.dirname, '..', 'children', 'request-producer.mjs');
 
@@ -122,7 +123,7 @@ describe('the requests queue, used by another process with plain bullmq', () => 
     expect(cluster.history).toHaveLength(2);
     const current = await h.components.store.getCurrent('h/rq-a');
     expect(current?.versionId).toBe(versionId);
-    expect(current?.value.password).toBe(cluster.password);
+    expect(readPassword(current!.text, 'json')).toBe(cluster.password);
 
     const records = (await trail()).filter((r) => r.rotationId === rotationId);
     expect(records.map((r) => r.type)).toEqual(

@@ -3,6 +3,7 @@ import { targetSchedulerId } from '../../jobs/definitions.js';
 import { waitForRotations } from '../../src/queue/wait.js';
 import { type Harness, startHarness } from './harness.js';
 import { until } from './until.js';
+import { passwordOf } from '../support/secret-text.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -39,8 +40,8 @@ describe('the worker', () => {
     const current = await h.components.store.getCurrent('h/sched');
     expect(current?.versionId).toBe(state.lastVersionId);
     expect(cluster.password).not.toBe(initial);
-    expect(current?.value.password).toBe(cluster.password);
-    expect(await login(cluster.dataPlaneUrl, cluster.username, current!.value.password)).toBe(200);
+    expect(passwordOf(current)).toBe(cluster.password);
+    expect(await login(cluster.dataPlaneUrl, cluster.username, passwordOf(current)!)).toBe(200);
     // the other target's scheduler (the default monthly cron) has not fired
     expect(h.clusters.get('other')!.resetsApplied).toBe(0);
     const schedulers = await h.runtime.queues.triggers.getJobSchedulers();
@@ -52,7 +53,7 @@ describe('the worker', () => {
     // the job log has one line per step, without the password
     const { logs } = await h.runtime.queues.rotations.getJobLogs(state.lastRotationId!);
     expect(logs.some((l) => l.startsWith('apply ok'))).toBe(true);
-    expect(logs.join('\n')).not.toContain(current!.value.password);
+    expect(logs.join('\n')).not.toContain(passwordOf(current)!);
   });
 
   it('an on-demand rotation runs with its trigger and actor, and status shows it', async () => {
@@ -71,8 +72,8 @@ describe('the worker', () => {
     for (const key of ['demand', 'ncp']) {
       const cluster = h.clusters.get(key)!;
       const current = await h.components.store.getCurrent(`h/${key}`);
-      expect(current?.value.password).toBe(cluster.password);
-      expect(current?.value.username).toBe(cluster.username);
+      expect(passwordOf(current)).toBe(cluster.password);
+      expect(JSON.parse(current!.text)).toMatchObject({ username: cluster.username });
     }
     const statuses = await h.runtime.control.statuses();
     expect(statuses.map((s) => [s.id, s.lastOutcome, s.overdue])).toEqual([
@@ -139,6 +140,6 @@ describe('the worker', () => {
     // one reset per rotation: no rotation ran twice or beside another
     expect(cluster.resetsApplied).toBe(completed.length);
     const current = await h.components.store.getCurrent('h/busy-target');
-    expect(current?.value.password).toBe(cluster.password);
+    expect(passwordOf(current)).toBe(cluster.password);
   });
 });

@@ -50,11 +50,15 @@ describe('watchdog', () => {
     await state.recordSuccess('fresh', 'rot-1', 'v-1', now - 10 * DAY);
     await state.recordSuccess('stale', 'rot-2', 'v-2', now - 40 * DAY);
     const token = 'a2b4c6d8-0000-4000-8000-000000000001';
-    await store.stagePending('test/store-only', token, {
-      username: 'admin',
-      password: 'Xy7-pass-word!',
-      engine: 'otc-css',
-    });
+    await store.stagePending(
+      'test/store-only',
+      token,
+      JSON.stringify({
+        username: 'admin',
+        password: 'Xy7-pass-word!',
+        engine: 'otc-css',
+      }),
+    );
     await store.promote('test/store-only', token);
 
     const alerts: Alert[] = [];

@@ -5,6 +5,7 @@ import { type ErrorKind, isProviderError } from '../../providers/errors.js';
 import { UNKNOWN_ROUTE_DETAIL } from '../../providers/ncp-cdss/classify.js';
 import { createProvider } from '../../providers/registry.js';
 import type { ClusterStatus, ProviderTarget } from '../../providers/types.js';
+import { readSecret, SecretFormatError, secretFormatOf } from '../../secrets/format.js';
 import type { SecretStore } from '../../secrets/types.js';
 import type { HttpClient } from '../../util/http-client.js';
 import { resolveCredentials, targetSettings } from '../../worker/components.js';
@@ -103,7 +104,12 @@ async function secretRow(target: TargetConfig, config: RotatorConfig, store: Sec
   const id = target.secret.id;
   try {
     const current = await store.getCurrent(id);
-    if (current) return { check: 'secret', ok: true, detail: `${id}: readable, has a current version` };
+    if (current) {
+      const format = secretFormatOf(target);
+      // Read it as a rotation would: the error names the shape found, never the content.
+      readSecret(current.text, format);
+      return { check: 'secret', ok: true, detail: `${id}: readable as ${format}, has a current version` };
+    }
     if (await store.describe(id)) {
       return { check: 'secret', ok: true, detail: `${id}: exists, no current version yet` };
     }
@@ -116,6 +122,9 @@ async function secretRow(target: TargetConfig, config: RotatorConfig, store: Sec
     }
     return { check: 'secret', ok: true, detail: `${id}: does not exist yet; the first rotation creates it` };
   } catch (err) {
+    if (err instanceof SecretFormatError) {
+      return { check: 'secret', ok: false, detail: `${id}: ${err.message}` };
+    }
     const e = err as { name?: string; kind?: string; message?: string };
     const why =
       e.name === 'SecretStoreError' && e.kind === 'corrupt'

@@ -15,14 +15,8 @@ import {
   type SecretVersion,
   type SecretVersionInfo,
 } from '../types.js';
-import {
-  assertSecretId,
-  assertSecretValue,
-  assertToken,
-  parseValue,
-  sensitiveStrings,
-  serializeValue,
-} from '../value.js';
+import { sensitiveParts } from '../format.js';
+import { assertSecretId, assertSecretText, assertToken } from '../value.js';
 import { isCode, toStoreError } from './errors.js';
 
 export interface AwsSecretsManagerStoreOptions {
@@ -127,7 +121,14 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
 
   function toVersion(secretId: string, raw: RawVersion | undefined): SecretVersion | undefined {
     if (!raw) return undefined;
-    return { versionId: raw.versionId, value: parseValue(secretId, raw.versionId, raw.text) };
+    if (raw.text === undefined) {
+      throw new SecretStoreError(
+        'corrupt',
+        `secret ${secretId} version ${raw.versionId} holds no SecretString (a binary secret): the rotator reads text only`,
+        { secretId, versionId: raw.versionId },
+      );
+    }
+    return { versionId: raw.versionId, text: raw.text };
   }
 
   /** DescribeSecret's labelled versions; undefined when the secret does not exist. */
@@ -195,12 +196,11 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
     type: 'aws-secrets-manager',
     client,
 
-    async stagePending(secretId, token, value, opts) {
+    async stagePending(secretId, token, text, opts) {
       assertSecretId(secretId);
       assertToken(secretId, token);
-      assertSecretValue(secretId, value, token);
-      const text = serializeValue(value);
-      const secrets = sensitiveStrings(value);
+      assertSecretText(secretId, text, token);
+      const secrets = sensitiveParts(text);
       const existing = await fetch(secretId, { VersionId: token });
       if (existing) {
         if (existing.text === text) return { created: false };

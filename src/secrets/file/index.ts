@@ -2,7 +2,7 @@ import { type BigIntStats, promises as fs, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { SecretRef } from '../../config/schema.js';
 import { SecretStoreError, type SecretStore } from '../types.js';
-import { assertSecretId, assertSecretValue, assertToken } from '../value.js';
+import { assertSecretId, assertSecretText, assertToken } from '../value.js';
 import {
   FileLockTimeoutError,
   acquireFileLock,
@@ -298,15 +298,15 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     keyPath,
     lockPath,
 
-    async stagePending(secretId, token, value, opts) {
+    async stagePending(secretId, token, text, opts) {
       assertSecretId(secretId);
       assertToken(secretId, token);
-      assertSecretValue(secretId, value, token);
+      assertSecretText(secretId, text, token);
       return mutate(secretId, (state) => {
         const r = stagePendingIn(state, {
           secretId,
           token,
-          value,
+          text,
           now: now(),
           description: opts?.description,
           maxVersions,

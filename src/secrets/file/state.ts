@@ -1,6 +1,5 @@
-import type { SecretStage, SecretValue, SecretVersion, SecretVersionInfo } from '../types.js';
+import type { SecretStage, SecretVersion, SecretVersionInfo } from '../types.js';
 import { SecretStoreError } from '../types.js';
-import { serializeValue } from '../value.js';
 
 /**
  * The file store's content, decrypted: the same version/label model as AWS Secrets Manager.
@@ -8,7 +7,8 @@ import { serializeValue } from '../value.js';
  */
 export interface StoredVersion {
   versionId: string;
-  value: SecretValue;
+  /** The version's text, byte for byte (what AWS calls SecretString). */
+  text: string;
   stages: SecretStage[];
   /** Epoch ms. */
   createdAt: number;
@@ -25,7 +25,12 @@ export interface StoreState {
   secrets: Map<string, StoredSecret>;
 }
 
-export const STATE_FORMAT = 1;
+/**
+ * 2: a version holds its text. 1 (read, never written): a version held an object of strings, the
+ * rotator's JSON before secrets were kept opaque; it reads as the text the rotator wrote for it.
+ */
+export const STATE_FORMAT = 2;
+const LEGACY_FORMAT = 1;
 
 /** AWS keeps about 100 versions; so do we, never dropping a labelled one. */
 export const DEFAULT_MAX_VERSIONS = 100;
@@ -43,7 +48,7 @@ export function findVersion(secret: StoredSecret | undefined, versionId: string)
 }
 
 export function toVersion(v: StoredVersion | undefined): SecretVersion | undefined {
-  return v ? { versionId: v.versionId, value: { ...v.value } } : undefined;
+  return v ? { versionId: v.versionId, text: v.text } : undefined;
 }
 
 export function describeSecret(secret: StoredSecret): SecretVersionInfo[] {
@@ -78,7 +83,7 @@ function prune(secret: StoredSecret, max: number): void {
 export interface StageArgs {
   secretId: string;
   token: string;
-  value: SecretValue;
+  text: string;
   now: number;
   description?: string | undefined;
   maxVersions?: number;
@@ -86,11 +91,11 @@ export interface StageArgs {
 
 /** PutSecretValue(ClientRequestToken, VersionStages: [AWSPENDING]) on the model. Mutates `state`. */
 export function stagePendingIn(state: StoreState, args: StageArgs): { created: boolean } {
-  const { secretId, token, value, now } = args;
+  const { secretId, token, text, now } = args;
   let secret = state.secrets.get(secretId);
   const existing = findVersion(secret, token);
   if (existing) {
-    if (serializeValue(existing.value) === serializeValue(value)) return { created: false };
+    if (existing.text === text) return { created: false };
     throw new SecretStoreError(
       'conflict',
       `secret ${secretId} already has a version ${token} with a different value`,
@@ -103,7 +108,7 @@ export function stagePendingIn(state: StoreState, args: StageArgs): { created: b
     state.secrets.set(secretId, secret);
   }
   removeStage(secret, 'AWSPENDING');
-  secret.versions.push({ versionId: token, value: { ...value }, stages: ['AWSPENDING'], createdAt: now });
+  secret.versions.push({ versionId: token, text, stages: ['AWSPENDING'], createdAt: now });
   prune(secret, args.maxVersions ?? DEFAULT_MAX_VERSIONS);
   return { created: true };
 }
@@ -217,7 +222,7 @@ export function parseState(text: string): StoreState {
   if (
     data === null ||
     typeof data !== 'object' ||
-    data.format !== STATE_FORMAT ||
+    (data.format !== STATE_FORMAT && data.format !== LEGACY_FORMAT) ||
     !Array.isArray(data.secrets)
   ) {
     throw new Error(`unsupported content format (expected ${STATE_FORMAT})`);
@@ -228,22 +233,42 @@ export function parseState(text: string): StoreState {
       throw new Error('malformed secret entry');
     }
     const versions: StoredVersion[] = s.versions.map((v) => {
+      const text =
+        data.format === LEGACY_FORMAT ? legacyText((v as { value?: unknown } | null)?.value) : v?.text;
       if (
         typeof v?.versionId !== 'string' ||
         typeof v.createdAt !== 'number' ||
         !Array.isArray(v.stages) ||
         !v.stages.every((st) => STAGES.has(st)) ||
-        v.value === null ||
-        typeof v.value !== 'object' ||
-        !Object.values(v.value).every((x) => typeof x === 'string')
+        typeof text !== 'string'
       ) {
         throw new Error(`malformed version entry in secret ${s.id}`);
       }
-      return { versionId: v.versionId, value: v.value, stages: v.stages, createdAt: v.createdAt };
+      return { versionId: v.versionId, text, stages: v.stages, createdAt: v.createdAt };
     });
     const secret: StoredSecret = { createdAt: s.createdAt, versions };
     if (typeof s.description === 'string') secret.description = s.description;
     state.secrets.set(s.id, secret);
   }
   return state;
+}
+
+/**
+ * The text a format-1 value stood for: the JSON the rotator wrote for it then (username, password,
+ * engine, then the other fields sorted), so a version reads the same as before and a re-staged
+ * token still compares equal. Undefined when it is not an object of strings.
+ */
+function legacyText(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const record = value as Record<string, unknown>;
+  if (!Object.values(record).every((x) => typeof x === 'string')) return undefined;
+  const ordered: Record<string, unknown> = {
+    username: record.username,
+    password: record.password,
+    engine: record.engine,
+  };
+  for (const key of Object.keys(record).sort()) {
+    if (!Object.hasOwn(ordered, key)) ordered[key] = record[key];
+  }
+  return JSON.stringify(ordered);
 }

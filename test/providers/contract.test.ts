@@ -222,6 +222,55 @@ describe.each(providerIds().flatMap((id) => clients.map((c) => [id, c.name, c] a
       }
     });
 
+    it('a rotation stores the user the cloud reports when the config names none; secret.username wins', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'contract-username-'));
+      const store = createFileStore({
+        path: join(dir, 'store.json'),
+        keyBytes: randomBytes(32),
+        now: clock.now,
+      });
+      const timing = rotationTimingSchema.parse({});
+      try {
+        const { username: _named, ...secret } = target.config.secret;
+        const unnamed = { ...target, config: { ...target.config, secret } };
+        const named = {
+          ...target,
+          config: { ...target.config, secret: { ...secret, id: `${secret.id}-named`, username: 'ops-user' } },
+        };
+        for (const [t, rotationId] of [
+          [unnamed, 'username-from-cloud'],
+          [named, 'username-from-config'],
+        ] as const) {
+          const run = rotate(
+            { target: t, rotationId, policy: provider.policy, timing },
+            { provider, store, clock, generatePassword },
+          );
+          // The sandbox's cluster is busy for BUSY_MS after the reset: let the manual clock move.
+          let settled = false;
+          void run.finally(() => (settled = true)).catch(() => undefined);
+          while (!settled) {
+            await new Promise((r) => setTimeout(r, 1));
+            clock.advance(timing.pollInterval);
+          }
+          await run;
+        }
+        const stored = async (secretId: string) =>
+          JSON.parse((await store.getCurrent(secretId))!.text) as { username: string; password: string };
+        const fromCloud = await stored(secret.id);
+        const fromConfig = await stored(`${secret.id}-named`);
+        // Both secrets name the same cluster here: it holds the password of the later rotation.
+        expect(fromConfig.password).toBe(cluster.password);
+        expect(fromCloud.password).not.toBe(initial);
+        // NCP reports the cluster's own manager user; CSS reports none, so the provider's default.
+        expect(fromCloud.username).toBe(id === 'ncp-cdss' ? cluster.username : provider.defaultUsername);
+        if (id === 'ncp-cdss') expect(fromCloud.username).not.toBe('admin');
+        expect(fromConfig.username).toBe('ops-user');
+      } finally {
+        await store.close();
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
     it('reports a failed cluster as failed', async () => {
       cluster.lifecycle = 'failed';
       expect(await provider.status(target)).toMatchObject({ state: 'failed' });

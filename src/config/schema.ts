@@ -332,6 +332,9 @@ export const configSchema = z
   })
   .superRefine((cfg, ctx) => {
     const seen = new Map<string, number>();
+    // Two rotations of one cluster password, or of one secret, would fight over it: one owner each.
+    const clusters = new Map<string, string>();
+    const secrets = new Map<string, string>();
     cfg.targets.forEach((t, i) => {
       const first = seen.get(t.id);
       if (first !== undefined) {
@@ -340,7 +343,26 @@ export const configSchema = z
           path: ['targets', i, 'id'],
           message: `duplicate target id '${t.id}' (first at targets[${first}])`,
         });
-      } else seen.set(t.id, i);
+      } else {
+        seen.set(t.id, i);
+        const cluster = clusterIdentity(t);
+        const owner = cluster && clusters.get(cluster.key);
+        if (cluster && owner !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['targets', i, cluster.field],
+            message: `target '${t.id}' rotates the same cluster as target '${owner}' (${cluster.text}): one target per cluster`,
+          });
+        } else if (cluster) clusters.set(cluster.key, t.id);
+        const secretOwner = secrets.get(t.secret.id);
+        if (secretOwner !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['targets', i, 'secret', 'id'],
+            message: `target '${t.id}' uses the same secret.id '${t.secret.id}' as target '${secretOwner}': one target per secret`,
+          });
+        } else secrets.set(t.secret.id, t.id);
+      }
       for (const issue of targetCrossFieldIssues(t)) {
         ctx.addIssue({ code: 'custom', path: ['targets', i, ...issue.path], message: issue.message });
       }
@@ -349,6 +371,27 @@ export const configSchema = z
 
 export type RotatorConfigInput = z.input<typeof configSchema>;
 export type RotatorConfig = z.infer<typeof configSchema>;
+
+/** The cluster a target rotates: provider plus serviceGroupInstanceNo (NCP) or projectId + clusterId. */
+function clusterIdentity(
+  t: TargetConfig,
+): { key: string; field: 'serviceGroupInstanceNo' | 'clusterId'; text: string } | undefined {
+  if (t.serviceGroupInstanceNo !== undefined) {
+    return {
+      key: JSON.stringify([t.provider, t.serviceGroupInstanceNo]),
+      field: 'serviceGroupInstanceNo',
+      text: `${t.provider} serviceGroupInstanceNo ${t.serviceGroupInstanceNo}`,
+    };
+  }
+  if (t.projectId !== undefined && t.clusterId !== undefined) {
+    return {
+      key: JSON.stringify([t.provider, t.projectId, t.clusterId]),
+      field: 'clusterId',
+      text: `${t.provider} projectId ${t.projectId} clusterId ${t.clusterId}`,
+    };
+  }
+  return undefined;
+}
 
 interface CrossFieldIssue {
   path: (string | number)[];

@@ -72,6 +72,13 @@ const broken: Record<string, string[]> = {
   'bad-store-type.yaml': ['store.type: type must be one of: aws-secrets-manager, file'],
   'bad-redis-url.yaml': ['redis.url: must be a redis:// or rediss:// URL'],
   'unknown-region.yaml': ["targets[0].region: unknown region 'eu-xx'"],
+  'same-cluster.yaml': [
+    "targets[1].clusterId: target 'search-eu-de-again' rotates the same cluster as target 'search-eu-de' (otc-css projectId 6204a5bd270343b5885144cf9c8c158d clusterId 4f3deec3-efa8-4598-bf91-560aad1377a3)",
+    "targets[3].serviceGroupInstanceNo: target 'kafka-kr-prod-2' rotates the same cluster as target 'kafka-kr-prod' (ncp-cdss serviceGroupInstanceNo 1484848)",
+  ],
+  'shared-secret.yaml': [
+    "targets[1].secret.id: target 'search-eu-nl' uses the same secret.id 'prod/css/search/admin' as target 'search-eu-de'",
+  ],
   'many-problems.yaml': [
     "defaults.schedule.every: invalid duration 'soon'",
     "targets[0].policy.length: 4 is outside ncp-cdss's range 8-20",

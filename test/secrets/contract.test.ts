@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { DeleteSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStore } from '../../src/secrets/index.js';
-import { SecretStoreError, type SecretStore, type SecretValue } from '../../src/secrets/types.js';
+import {
+  CURRENT_CHANGED,
+  PENDING_LOST,
+  PENDING_TAKEN,
+  SecretStoreError,
+  type SecretStore,
+  type SecretValue,
+} from '../../src/secrets/types.js';
 import {
   startSecretsManagerEndpoint,
   type SecretsManagerEndpoint,
@@ -341,6 +348,78 @@ describe.each(harnesses)('SecretStore contract: $name', (h) => {
     for (const e of [short, e2, e3]) expect(collectErrorText(e)).not.toContain(secret);
     await expectStoreError(store.getCurrent('bad id with spaces'), 'invalid');
     expect(await store.describe(id)).toBeUndefined();
+  });
+
+  it('compare-and-set stage: AWSPENDING is taken only while free or from the version named', async () => {
+    const store = h.store();
+    const id = secretId();
+    const [v1, v2, v3, v4] = [token(), token(), token(), token()];
+    const [a, b, c] = [value(pw()), value(pw()), value(pw())];
+    // A brand-new secret: free.
+    expect(await store.stagePending(id, v1, a, { expectPending: null })).toEqual({ created: true });
+    expect(await store.getPending(id)).toEqual({ versionId: v1, value: a });
+    expect(await store.getCurrent(id)).toBeUndefined();
+    // Another writer expecting it free is refused, and nothing changes.
+    const taken = await expectStoreError(store.stagePending(id, v2, b, { expectPending: null }), 'conflict');
+    expect(taken.code).toBe(PENDING_TAKEN);
+    expect(taken.message).toContain(v1);
+    expect(collectErrorText(taken)).not.toContain(b.password);
+    expect(await store.getPending(id)).toEqual({ versionId: v1, value: a });
+    expect(await store.getVersion(id, v2)).toBeUndefined();
+    // Naming the wrong holder is refused too.
+    const wrong = await expectStoreError(store.stagePending(id, v2, b, { expectPending: v3 }), 'conflict');
+    expect(wrong.code).toBe(PENDING_TAKEN);
+    // Adopting: the holder named takes the label off that version.
+    expect(await store.stagePending(id, v2, a, { expectPending: v1 })).toEqual({ created: true });
+    expect(await store.getPending(id)).toEqual({ versionId: v2, value: a });
+    expect(await store.getCurrent(id)).toBeUndefined();
+    await store.promote(id, v2, { expectCurrent: null });
+    expect(await store.getCurrent(id)).toEqual({ versionId: v2, value: a });
+    expect(await store.getPrevious(id)).toBeUndefined();
+    // Free again after promote.
+    expect(await store.stagePending(id, v4, c, { expectPending: null })).toEqual({ created: true });
+    expect(await store.getCurrent(id)).toEqual({ versionId: v2, value: a });
+    // Every stage a caller sees is a standard one (an own staging label never shows).
+    const stages = new Map((await store.describe(id))!.map((v) => [v.versionId, [...v.stages].sort()]));
+    expect(stages).toEqual(
+      new Map([
+        [v4, ['AWSPENDING']],
+        [v2, ['AWSCURRENT']],
+        [v1, []],
+      ]),
+    );
+  });
+
+  it('compare-and-set promote: refused when AWSCURRENT moved or the version lost AWSPENDING', async () => {
+    const store = h.store();
+    const id = secretId();
+    const [v1, v2, v3] = [token(), token(), token()];
+    const [a, b, c] = [value(pw()), value(pw()), value(pw())];
+    await store.stagePending(id, v1, a, { expectPending: null });
+    await store.promote(id, v1, { expectCurrent: null });
+    await store.stagePending(id, v2, b, { expectPending: null });
+    // AWSCURRENT is v1, not "none": refused, nothing moves.
+    const moved = await expectStoreError(store.promote(id, v2, { expectCurrent: null }), 'conflict');
+    expect(moved.code).toBe(CURRENT_CHANGED);
+    expect(collectErrorText(moved)).not.toContain(b.password);
+    expect(await store.getCurrent(id)).toEqual({ versionId: v1, value: a });
+    expect(await store.getPending(id)).toEqual({ versionId: v2, value: b });
+    // Another writer adopts v2's pending label (same password) under v3: v2 may no longer promote.
+    await store.stagePending(id, v3, b, { expectPending: v2 });
+    const lost = await expectStoreError(store.promote(id, v2, { expectCurrent: v1 }), 'conflict');
+    expect(lost.code).toBe(PENDING_LOST);
+    expect(await store.getCurrent(id)).toEqual({ versionId: v1, value: a });
+    // The adopter promotes; promoting it again (a re-run) is a no-op under CAS as well.
+    await store.promote(id, v3, { expectCurrent: v1 });
+    await store.promote(id, v3, { expectCurrent: v1 });
+    expect(await store.getCurrent(id)).toEqual({ versionId: v3, value: b });
+    expect(await store.getPrevious(id)).toEqual({ versionId: v1, value: a });
+    expect(await store.getPending(id)).toBeUndefined();
+    // v1 was current when c was staged, v3 is now: refused.
+    const v4 = token();
+    await store.stagePending(id, v4, c, { expectPending: null });
+    await expectStoreError(store.promote(id, v4, { expectCurrent: v1 }), 'conflict');
+    expect(await store.getCurrent(id)).toEqual({ versionId: v3, value: b });
   });
 
   it('answers ping', async () => {

@@ -1,11 +1,6 @@
 import { assertSecretId, assertSecretValue, assertToken } from '../../src/secrets/value.js';
 import { isDeepStrictEqual } from 'node:util';
-import {
-  CURRENT_CHANGED,
-  PENDING_LOST,
-  PENDING_TAKEN,
-  SecretStoreError,
-} from '../../src/secrets/types.js';
+import { CURRENT_CHANGED, PENDING_LOST, PENDING_TAKEN, SecretStoreError } from '../../src/secrets/types.js';
 import type {
   PromoteOptions,
   SecretStage,
@@ -118,11 +113,15 @@ export class MemoryStore implements SecretStore {
     } else {
       const holder = [...secret.versions.values()].find((v) => v.stages.has('AWSPENDING'));
       if (opts?.expectPending !== undefined && holder && holder.versionId !== opts.expectPending) {
-        throw new SecretStoreError('conflict', `AWSPENDING of secret ${secretId} is taken`, {
-          secretId,
-          versionId: token,
-          code: PENDING_TAKEN,
-        });
+        throw new SecretStoreError(
+          'conflict',
+          `AWSPENDING of secret ${secretId} is held by ${holder.versionId}`,
+          {
+            secretId,
+            versionId: token,
+            code: PENDING_TAKEN,
+          },
+        );
       }
       for (const v of secret.versions.values()) v.stages.delete('AWSPENDING');
       secret.versions.set(token, {

@@ -262,7 +262,8 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
       } catch (err) {
         // Refused: someone moved AWSPENDING since we looked. Anything else is passed on.
         const now = await pendingHolder(secretId).catch(() => undefined);
-        if (now && now.holder !== token && now.holder !== holder) throw pendingTaken(secretId, token, now.holder);
+        if (now && now.holder !== token && now.holder !== holder)
+          throw pendingTaken(secretId, token, now.holder);
         throw err;
       }
     }
@@ -472,11 +473,14 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
       // (rejected) version looks like.
       const after = new Map(all);
       if (currentId !== versionId) {
-        await updateStage(secretId, versionId, {
-          VersionStage: 'AWSCURRENT',
-          MoveToVersionId: versionId,
-          ...(currentId ? { RemoveFromVersionId: currentId } : {}),
-        });
+        // (Under compare-and-set the move above was this call.)
+        if (expect === undefined) {
+          await updateStage(secretId, versionId, {
+            VersionStage: 'AWSCURRENT',
+            MoveToVersionId: versionId,
+            ...(currentId ? { RemoveFromVersionId: currentId } : {}),
+          });
+        }
         // What AWS did: AWSCURRENT moved here, AWSPREVIOUS moved to the old current.
         for (const [id, labels] of after) {
           after.set(

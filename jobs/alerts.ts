@@ -32,6 +32,8 @@ const SEVERITY: Record<StopReason, Alert['severity']> = {
   'not-found': 'critical',
   'bad-request': 'critical',
   'cluster-failed': 'critical',
+  conflict: 'critical',
+  'conflict-resolved': 'warning',
 };
 
 const SUMMARY: Record<StopReason, string> = {
@@ -45,6 +47,9 @@ const SUMMARY: Record<StopReason, string> = {
   'not-found': 'the cloud says the cluster does not exist',
   'bad-request': 'the cloud refused the request as malformed',
   'cluster-failed': 'the cluster is in a state where it cannot take operations',
+  conflict:
+    'another writer changed the secret between stage and promote; the store and the cluster may disagree until it is settled',
+  'conflict-resolved': 'another writer changed the secret between stage and promote; settled',
 };
 
 /** The alert reason of a rotation that stops for good with this error kind. */
@@ -56,6 +61,7 @@ export function stopReason(error: RotationFailureFacts, why: string): StopReason
     case 'bad-request':
     case 'cluster-failed':
     case 'rejections-exhausted':
+    case 'conflict':
       return error.kind;
     case 'busy':
     case 'throttled':

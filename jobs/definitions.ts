@@ -53,6 +53,11 @@ export interface RotateJobData {
   failures: number;
   /** Time spent waiting on busy (409) / throttled (429) answers so far, in ms (bounded by busyBudget). */
   busyMs: number;
+  /**
+   * Fresh rotations this job started after a promote conflict (absent: none). Round n > 0 runs
+   * under rotation id `<job id>-round-<n>`, so it stages its own versions.
+   */
+  round?: number;
 }
 
 /** What a completed rotation job returns (shown in the dashboard). Never a secret. */

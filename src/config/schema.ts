@@ -298,6 +298,14 @@ export const configSchema = z
         maxStalledCount: z.number().int().min(0).max(1000).default(10),
         /** Repeats of one alert (same target and reason) within this window are folded. */
         alertFoldWindow: durationSchema.default(3_600_000),
+        /**
+         * Per-target lease of a running rotation, renewed every third of it: a dead holder's lease
+         * ends after at most this long, and another writer's pending version older than this counts
+         * as orphaned (adopted by the next rotation, finished by the pending sweep).
+         */
+        leaseDuration: durationSchema
+          .default(30_000)
+          .refine((ms) => ms >= 3_000 && ms <= 600_000, 'must be from 3s to 10m'),
       })
       .prefault({}),
     http: z

@@ -54,7 +54,9 @@ export interface Alert {
     | 'overdue'
     | 'not-found'
     | 'bad-request'
-    | 'cluster-failed';
+    | 'cluster-failed'
+    | 'conflict'
+    | 'conflict-resolved';
   targetId: string;
   provider?: string;
   rotationId?: string;

@@ -114,8 +114,9 @@ export function harnessConfig(
     store: { type: 'file', path: join(dir, 'secrets.json') },
     audit: { path: join(dir, 'audit.jsonl') },
     defaults: FAST_DEFAULTS,
-    worker: { concurrency: 20, shutdownTimeout: '5s' },
     ...extra,
+    // A short lease: an orphaned pending version is adopted after 3 s instead of 30 s.
+    worker: { concurrency: 20, shutdownTimeout: '5s', leaseDuration: '3s', ...extra.worker },
     targets,
   });
   if (!result.ok) throw new Error(result.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));

@@ -51,6 +51,8 @@ export interface WorkerRuntime {
   readonly leases: TargetLeases;
   /** Enqueues a rotation for every target with an orphaned pending version (see sweep.ts). */
   sweep(why: string): Promise<SweptTarget[]>;
+  /** The sweep started by the last start or recovery (it runs in the background). */
+  readonly lastSweep: Promise<SweptTarget[]>;
   /**
    * Stops taking jobs, lets active rotations finish within `timeoutMs`, then interrupts the rest at
    * their next safe point (they continue on another worker or after restart), and closes everything.
@@ -96,6 +98,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     });
 
   let reconciled: ReconcileResult | undefined;
+  let lastSweep: Promise<SweptTarget[]> = Promise.resolve([]);
   const recover = async () => {
     // A missing marker means this Redis never saw a worker, or lost its data: only then can a
     // rotation have vanished from the queue, so only then are pending versions rolled forward.
@@ -120,7 +123,13 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     }
     // Every start (and every watchdog pass) looks for pending versions nobody is finishing: a job
     // that failed after stalls or was removed by hand leaves one, even when Redis kept its data.
-    if (options.process !== false) await sweep(dataLost ? 'redis-data-lost' : 'start', dataLost);
+    // In the background: a start must not wait on reading every target's secret.
+    if (options.process !== false) {
+      lastSweep = sweep(dataLost ? 'redis-data-lost' : 'start', dataLost).catch((err: unknown) => {
+        logger.error({ err: (err as Error).message }, 'pending sweep failed');
+        return [];
+      });
+    }
   };
   await recover();
 
@@ -258,6 +267,9 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     recover,
     leases,
     sweep: (why: string) => sweep(why),
+    get lastSweep() {
+      return lastSweep;
+    },
     close,
   };
 }

@@ -43,6 +43,8 @@ export interface HarnessOptions {
   redisUrl?: string;
   /** Changes the built components before the worker starts (e.g. a failing audit trail). */
   wrapComponents?: (components: BuiltComponents) => BuiltComponents;
+  /** Runs before the worker starts, once the fleet and the components exist (e.g. leave a pending version). */
+  beforeStart?: (fleet: Fleet, components: BuiltComponents) => Promise<void>;
 }
 
 export interface Harness {
@@ -197,6 +199,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     alertFoldWindowMs: 1,
   });
   const components = options.wrapComponents ? options.wrapComponents(built) : built;
+  await options.beforeStart?.(fleet, components);
   const runtime = await startWorkerRuntime({
     config,
     components,

@@ -55,14 +55,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function gate() {
-  let open!: () => void;
-  const opened = new Promise<void>((r) => (open = r));
-  let reach!: () => void;
-  const reached = new Promise<void>((r) => (reach = r));
-  return { open, opened, reach, reached };
-}
-
 interface Case {
   storeKind: 'file' | 'aws';
   login: boolean;
@@ -72,11 +64,8 @@ interface Case {
   schedule: string;
 }
 
-/**
- * Where a run stops until it is told to go on: inside stage between its reads and its write, after
- * stage, after apply, and inside promote before its write. Five segments per run, end included.
- */
-const CHECKPOINTS = ['stage-write', 'stage', 'apply', 'promote-write'] as const;
+// Where a run stops until it is told to go on: inside stage between its reads and its write, after
+// stage, after apply, and inside promote before its write. Five segments per run, end included.
 
 /** A run of rotate() that advances one segment at a time. */
 class Stepper {

@@ -314,6 +314,16 @@ export const configSchema = z
         host: z.string().default('127.0.0.1'),
         /** Bearer token for the API, the dashboard and /metrics. */
         token: secretRefSchema,
+        dashboard: z
+          .strictObject({
+            /**
+             * Bull Board without retry/duplicate/add/clean/pause (default true): each of those can
+             * start a rotation outside the queue's deduplication. Writes, when enabled, still pass
+             * the per-target lease.
+             */
+            readOnly: z.boolean().default(true),
+          })
+          .prefault({}),
       })
       .optional(),
     audit: z.strictObject({ path: z.string().min(1).default('./data/audit.jsonl') }).prefault({}),

@@ -31,6 +31,7 @@ export function registerWorker(program: Command): void {
           ready: { redis: async () => void (await redis.ping()), store: () => components.store.ping() },
           registry: components.metrics.registry,
           queues: [runtime.queues.rotations, runtime.queues.triggers],
+          dashboardReadOnly: config.http.dashboard.readOnly,
           logger,
           scrub: (s) => components.registry.scrub(s),
         });

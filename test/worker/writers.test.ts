@@ -284,3 +284,53 @@ describe('orphaned pending versions on a Redis that kept its data', () => {
     expect(alert.summary).toMatch(/pending password/);
   }, 60_000);
 });
+
+describe('a promote conflict in the worker', () => {
+  it('is never retried blindly: a fresh round re-applies and promotes, and the alert says so', async () => {
+    const other = `Other-Writer-${randomUUID().slice(0, 8)}-Aa1!`;
+    const otherToken = randomUUID();
+    h = await startHarness({
+      clusters: [{ key: 'cf-1' }],
+      wrapComponents: (c) => {
+        const inner = c.store;
+        let interfered = false;
+        c.store = {
+          ...inner,
+          promote: async (secretId, versionId, opts) => {
+            if (!interfered) {
+              // A writer that ignores the protocol (an old version, a script) takes AWSPENDING and
+              // promotes its own password, without touching the cluster.
+              interfered = true;
+              const current = await inner.getCurrent(secretId);
+              const base = current?.value ?? { username: 'admin', password: other, engine: 'otc-css' };
+              await inner.stagePending(secretId, otherToken, { ...base, password: other });
+              await inner.promote(secretId, otherToken);
+            }
+            return inner.promote(secretId, versionId, opts);
+          },
+        };
+        return c;
+      },
+    });
+    const harness = h;
+    const [enqueued] = await harness.runtime.control.rotate({
+      targets: ['cf-1'],
+      trigger: 'cli',
+      actor: 't',
+    });
+    await until(
+      'the rotation to finish',
+      async () => (await harness.runtime.queues.rotations.getJobState(enqueued!.jobId)) === 'completed',
+      40_000,
+      100,
+    );
+    const job = await harness.runtime.queues.rotations.getJob(enqueued!.jobId);
+    expect(job?.data.round).toBe(1);
+    await expectAgree(harness, ['cf-1']);
+    expect(harness.clusters.get('cf-1')!.password).not.toBe(other);
+    await harness.components.flushAlerts(2_000);
+    const conflict = harness.alerts.find((a) => a.reason === 'conflict');
+    expect(conflict?.summary).toMatch(/a fresh rotation re-applies the store's pending value/);
+    expect(conflict?.details.kind).toBe('conflict');
+  }, 60_000);
+});

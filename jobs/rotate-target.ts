@@ -126,9 +126,14 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
       throw new UnrecoverableError(`target ${job.data.targetId} is not in this worker's config`);
     }
     let lease: Lease | undefined;
+    let leaseError: unknown;
     if (ctx.leases) {
-      const attempt = await ctx.leases.acquire(target.config.id, rotationId);
-      if (!attempt.acquired) {
+      const attempt = await ctx.leases.acquire(target.config.id, rotationId).catch((err: unknown) => {
+        // Redis failed: handled (and alerted) like a start that could not be recorded.
+        leaseError = err;
+        return undefined;
+      });
+      if (attempt && !attempt.acquired) {
         // Another run of this target is alive (whatever let it start): come back when its lease
         // may have ended. Busy, not a failure: no counter spent, no alert.
         const delayMs = Math.min(attempt.retryInMs, ctx.leases.ttlMs) + Math.floor(ctx.random() * 1_000);
@@ -139,10 +144,10 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
         await job.moveToDelayed(ctx.clock.now() + delayMs, token);
         throw new DelayedError();
       }
-      lease = attempt.lease;
+      lease = attempt?.lease;
     }
     try {
-      return await runWithLease(job, token, rotationId, target, lease);
+      return await runWithLease(job, token, rotationId, target, lease, leaseError);
     } finally {
       await lease?.release().catch(() => undefined);
     }
@@ -154,6 +159,7 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
     rotationId: string,
     target: PreparedTarget,
     lease: Lease | undefined,
+    leaseError: unknown,
   ): Promise<RotateJobResult> {
     const data: RotateJobData = { ...job.data, attempt: job.data.attempt + 1 };
     await job.updateData(data);
@@ -166,6 +172,7 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
       attempt: data.attempt,
     } satisfies Partial<AuditEvent>;
     try {
+      if (leaseError !== undefined) throw leaseError;
       await ctx.state.recordRunning(target.config.id, rotationId);
       await ctx.audit.append({ ...base, type: 'rotation-started' });
     } catch (err) {

@@ -33,6 +33,8 @@ const SEVERITY: Record<StopReason, Alert['severity']> = {
   'bad-request': 'critical',
   'cluster-failed': 'critical',
   'secret-unreadable': 'critical',
+  conflict: 'critical',
+  'conflict-resolved': 'warning',
 };
 
 const SUMMARY: Record<StopReason, string> = {
@@ -48,6 +50,9 @@ const SUMMARY: Record<StopReason, string> = {
   'bad-request': 'the cloud refused the request as malformed',
   'cluster-failed': 'the cluster is in a state where it cannot take operations',
   'secret-unreadable': 'the secret in the store is not readable in its configured format (secret.format)',
+  conflict:
+    'another writer changed the secret between stage and promote; the store and the cluster may disagree until it is settled',
+  'conflict-resolved': 'another writer changed the secret between stage and promote; settled',
 };
 
 /** The alert reason of a rotation that stops for good with this error kind. */
@@ -60,6 +65,7 @@ export function stopReason(error: RotationFailureFacts, why: string): StopReason
     case 'cluster-failed':
     case 'rejections-exhausted':
     case 'secret-unreadable':
+    case 'conflict':
       return error.kind;
     case 'busy':
     case 'throttled':

@@ -69,6 +69,11 @@ export interface RotateJobData {
   busyMs: number;
   /** W3C traceparent of the first run when tracing is on: later runs continue that trace. */
   traceparent?: string;
+  /**
+   * Fresh rotations this job started after a promote conflict (absent: none). Round n > 0 runs
+   * under rotation id `<job id>-round-<n>`, so it stages its own versions.
+   */
+  round?: number;
 }
 
 /** What a completed rotation job returns (shown in the dashboard). Never a secret. */

@@ -18,11 +18,13 @@ import type {
 import type { SecretStore } from '../src/secrets/types.js';
 import type { Alert } from '../src/worker/types.js';
 import type { RotateJobData, RotateJobResult } from './definitions.js';
-import { buildAlerts } from './alerts.js';
+import { ALERT_SEVERITY, ALERT_SUMMARY, buildAlerts } from './alerts.js';
 import { createJobLogBuffer } from './job-log.js';
 import { nextStep } from './retry.js';
 import { deadline } from '../src/util/deadline.js';
 import type { RotationTrace, RotationTracer } from '../src/telemetry/tracing.js';
+import type { Lease, TargetLeases } from '../src/queue/lease.js';
+import { fenceProvider, fenceStore } from './fence.js';
 
 /** Everything about one target that does not change between jobs: prepared once at start. */
 export interface PreparedTarget {
@@ -74,6 +76,12 @@ export interface RotateTargetContext {
   jobLogIntervalMs?: number;
   /** Test hook: awaited after each step's audit record (crash tests kill the process here). */
   afterStep?: (event: StepEvent) => Promise<void> | void;
+  /**
+   * Per-target leases: a run holds its target's lease for its whole life and checks it before every
+   * store write and reset; a run that finds the lease taken is deferred (busy, no alert). Another
+   * writer's pending version is adopted only once older than the lease time.
+   */
+  leases?: TargetLeases;
   /** OpenTelemetry spans of each run and step (only when tracing is on). */
   tracer?: RotationTracer;
 }
@@ -117,17 +125,54 @@ function stepLine(e: StepEvent): string {
  * can be enqueued meanwhile.
  */
 export function createRotateTargetProcessor(ctx: RotateTargetContext) {
-  return async function processRotateTarget(
+  async function processRotateTarget(
     job: Job<RotateJobData, RotateJobResult>,
     token?: string,
   ): Promise<RotateJobResult> {
-    const rotationId = job.id;
-    if (!rotationId) throw new UnrecoverableError('rotation job without an id');
+    if (!job.id) throw new UnrecoverableError('rotation job without an id');
+    // A conflict that needs a fresh rotation starts the next round: same job, new rotation id.
+    const rotationId = job.data.round ? `${job.id}-round-${job.data.round}` : job.id;
     const target = ctx.targets.get(job.data.targetId);
     if (!target) {
       ctx.logger.warn({ targetId: job.data.targetId, rotationId }, 'rotation of a target not in the config');
       throw new UnrecoverableError(`target ${job.data.targetId} is not in this worker's config`);
     }
+    let lease: Lease | undefined;
+    let leaseError: unknown;
+    if (ctx.leases) {
+      const attempt = await ctx.leases.acquire(target.config.id, rotationId).catch((err: unknown) => {
+        // Redis failed: handled (and alerted) like a start that could not be recorded.
+        leaseError = err;
+        return undefined;
+      });
+      if (attempt && !attempt.acquired) {
+        // Another run of this target is alive (whatever let it start): come back when its lease
+        // may have ended. Busy, not a failure: no counter spent, no alert.
+        const delayMs = Math.min(attempt.retryInMs, ctx.leases.ttlMs) + Math.floor(ctx.random() * 1_000);
+        ctx.logger.info(
+          { targetId: target.config.id, rotationId, delayMs },
+          'another run holds the target lease: rotation deferred',
+        );
+        await job.moveToDelayed(ctx.clock.now() + delayMs, token);
+        throw new DelayedError();
+      }
+      lease = attempt?.lease;
+    }
+    try {
+      return await runWithLease(job, token, rotationId, target, lease, leaseError);
+    } finally {
+      await lease?.release().catch(() => undefined);
+    }
+  }
+
+  async function runWithLease(
+    job: Job<RotateJobData, RotateJobResult>,
+    token: string | undefined,
+    rotationId: string,
+    target: PreparedTarget,
+    lease: Lease | undefined,
+    leaseError: unknown,
+  ): Promise<RotateJobResult> {
     const trace: RotationTrace | undefined = ctx.tracer?.start({
       targetId: target.config.id,
       provider: target.config.provider,
@@ -153,6 +198,7 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
       attempt: data.attempt,
     } satisfies Partial<AuditEvent>;
     try {
+      if (leaseError !== undefined) throw leaseError;
       await ctx.state.recordRunning(target.config.id, rotationId);
       await ctx.audit.append({ ...base, type: 'rotation-started' });
     } catch (err) {
@@ -160,6 +206,12 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
       // (the pending version of an earlier run, if any, is rolled forward by the next rotation).
       const error = ctx.scrub ? ctx.scrub(String((err as Error)?.message ?? err)) : 'unavailable';
       logger.error({ targetId: target.config.id, rotationId, error }, 'rotation start could not be recorded');
+      // Nothing was changed by THIS run; an earlier run of the same rotation may have staged and
+      // even applied a password: say so, and say where it is.
+      const retry = data.attempt > 1;
+      const what = retry
+        ? `this retry changed nothing, but an earlier run of this rotation may have staged a pending password and the cloud may already hold it (secret ${target.config.secret.id}, label AWSPENDING): check it against the cluster, or let the pending sweep finish it`
+        : 'nothing was changed';
       await ctx.alert({
         key: `${target.config.id}:final-failure`,
         severity: 'critical',
@@ -167,12 +219,14 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
         targetId: target.config.id,
         provider: target.config.provider,
         rotationId,
-        summary: `${target.config.id}: the start of the rotation could not be recorded (Redis or the audit trail failed); nothing was changed`,
-        details: { step: 'start', error },
+        summary: `${target.config.id}: the start of the rotation could not be recorded (Redis or the audit trail failed); ${what}`,
+        details: { step: 'start', error, attempt: data.attempt, pendingMayBeApplied: retry },
         at: ctx.clock.now(),
       });
       trace?.end('failed', 'internal');
-      throw new UnrecoverableError('rotation start could not be recorded: nothing was changed');
+      throw new UnrecoverableError(
+        `rotation start could not be recorded: ${retry ? 'a pending password may be left' : 'nothing was changed'}`,
+      );
     }
     const logs = createJobLogBuffer(
       (rows) =>
@@ -191,11 +245,38 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
         `${data.reason !== undefined ? `, reason ${JSON.stringify((ctx.scrub ?? String)(data.reason))}` : ''})`,
     );
 
-    const limit = deadline(rotationTimeoutMs(target.timing), ctx.shutdownSignal);
+    // The run stops at its next safe point on shutdown, or when its lease was lost.
+    const stop = new AbortController();
+    const onShutdown = () => stop.abort(ctx.shutdownSignal.reason);
+    if (ctx.shutdownSignal.aborted) onShutdown();
+    else ctx.shutdownSignal.addEventListener('abort', onShutdown, { once: true });
+    let leaseLost = false;
+    const renewal =
+      lease && ctx.leases
+        ? setInterval(
+            () => {
+              lease.renew().then(
+                (held) => {
+                  if (held || leaseLost) return;
+                  leaseLost = true;
+                  ctx.logger.warn({ targetId: target.config.id, rotationId }, 'target lease lost');
+                  stop.abort(new Error('target lease lost'));
+                },
+                // A Redis hiccup: the fence decides at the next write.
+                () => undefined,
+              );
+            },
+            Math.max(250, Math.floor(ctx.leases.ttlMs / 3)),
+          )
+        : undefined;
+    renewal?.unref();
+    const limit = deadline(rotationTimeoutMs(target.timing), stop.signal);
     const signal = limit.signal;
+    const check = lease ? () => lease.check() : undefined;
     const deps: RotationDeps = {
-      provider: target.provider,
-      store: ctx.store,
+      provider: check ? fenceProvider(target.provider, check) : target.provider,
+      store: check ? fenceStore(ctx.store, check) : ctx.store,
+      ...(ctx.leases ? { pendingOrphanAfterMs: ctx.leases.ttlMs } : {}),
       clock: ctx.clock,
       generatePassword: ctx.generatePassword,
       registerSecret: ctx.registerSecrets(target.config.id),
@@ -230,6 +311,27 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
         deps,
       );
       const now = ctx.clock.now();
+      if (result.conflict) {
+        // Another writer got in the way of promote and the run settled it: say what it did.
+        await ctx.alert({
+          key: `${target.config.id}:conflict-resolved`,
+          severity: ALERT_SEVERITY['conflict-resolved'],
+          reason: 'conflict-resolved',
+          targetId: target.config.id,
+          provider: target.config.provider,
+          rotationId,
+          summary: `${target.config.id}: ${ALERT_SUMMARY['conflict-resolved']}: ${result.conflict.detail}`,
+          details: {
+            resolution: result.conflict.resolution,
+            versionId: result.versionId,
+            secretId: target.config.secret.id,
+            trigger: data.trigger,
+            actor: data.actor,
+          },
+          at: now,
+        });
+        logs.add(`promote conflict settled (${result.conflict.resolution}): ${result.conflict.detail}`);
+      }
       await ctx.state.recordSuccess(target.config.id, rotationId, result.versionId, now);
       await ctx.audit.append({
         ...base,
@@ -253,7 +355,7 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
         attempts: data.attempt,
       };
     } catch (err) {
-      const error = asRotationError(
+      let error = asRotationError(
         err,
         target,
         rotationId,
@@ -261,6 +363,19 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
         ctx.shutdownSignal,
         ctx.scrub ?? ((t) => t),
       );
+      if (
+        leaseLost &&
+        !ctx.shutdownSignal.aborted &&
+        (error.kind === 'aborted' || error.kind === 'unknown-outcome')
+      ) {
+        // Stopped because another run took the target over: busy, it carries on there.
+        error = new RotationError({
+          ...error.toJSON(),
+          kind: 'busy',
+          detail: 'this run lost the target lease to another run',
+          cause: undefined,
+        });
+      }
       const now = ctx.clock.now();
       if (error.kind === 'aborted' && ctx.shutdownSignal.aborted) {
         // Shutdown: hand the rotation back at once (another worker, or this one after restart,
@@ -271,7 +386,20 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
         await job.moveToDelayed(now, token);
         throw new DelayedError();
       }
-      const step = nextStep({ error, data, retry: target.retry, timing: target.timing, random: ctx.random });
+      const fresh = error.kind === 'conflict' && error.conflictResolution === 'fresh-rotation';
+      const step =
+        fresh && data.failures + 1 < target.retry.attempts
+          ? // Not a blind retry: a new round (new rotation id) re-applies what the store holds.
+            ({
+              action: 'retry',
+              delayMs: 0,
+              counters: { failures: data.failures + 1, busyMs: data.busyMs },
+              alert: 'conflict',
+              reason:
+                "conflict: a fresh rotation re-applies the store's pending value (or a new password) and promotes it",
+              round: (data.round ?? 0) + 1,
+            } as const)
+          : nextStep({ error, data, retry: target.retry, timing: target.timing, random: ctx.random });
       const common = {
         ...base,
         step: error.step,
@@ -320,7 +448,11 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
       if (step.action === 'retry') {
         if (step.alert) await sendAlerts(step.alert);
         // the counters bound the retries: without them the run must not be retried
-        await job.updateData({ ...data, ...step.counters });
+        await job.updateData({
+          ...data,
+          ...step.counters,
+          ...('round' in step ? { round: step.round } : {}),
+        });
         await record('target-state', () =>
           ctx.state.recordFailure(target.config.id, rotationId, error.kind, now, true),
         );
@@ -346,11 +478,15 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
       logger.error({ ...logFields, reason: step.reason }, 'rotation failed');
       throw new UnrecoverableError(error.message);
     } finally {
+      if (renewal) clearInterval(renewal);
+      ctx.shutdownSignal.removeEventListener('abort', onShutdown);
       limit.dispose();
       trace?.end(...traceEnd);
       await logs.flush();
     }
-  };
+  }
+
+  return processRotateTarget;
 }
 
 /**

@@ -286,6 +286,14 @@ export const configSchema = z
         maxStalledCount: z.number().int().min(0).max(1000).default(10),
         /** Repeats of one alert (same target and reason) within this window are folded. */
         alertFoldWindow: durationSchema.default(3_600_000),
+        /**
+         * Per-target lease of a running rotation, renewed every third of it: a dead holder's lease
+         * ends after at most this long, and another writer's pending version older than this counts
+         * as orphaned (adopted by the next rotation, finished by the pending sweep).
+         */
+        leaseDuration: durationSchema
+          .default(30_000)
+          .refine((ms) => ms >= 3_000 && ms <= 600_000, 'must be from 3s to 10m'),
       })
       .prefault({}),
     http: z
@@ -294,6 +302,16 @@ export const configSchema = z
         host: z.string().default('127.0.0.1'),
         /** Bearer token for the API, the dashboard and /metrics. */
         token: secretRefSchema,
+        dashboard: z
+          .strictObject({
+            /**
+             * Bull Board without retry/duplicate/add/clean/pause (default true): each of those can
+             * start a rotation outside the queue's deduplication. Writes, when enabled, still pass
+             * the per-target lease.
+             */
+            readOnly: z.boolean().default(true),
+          })
+          .prefault({}),
       })
       .optional(),
     audit: z
@@ -326,6 +344,9 @@ export const configSchema = z
   })
   .superRefine((cfg, ctx) => {
     const seen = new Map<string, number>();
+    // Two rotations of one cluster password, or of one secret, would fight over it: one owner each.
+    const clusters = new Map<string, string>();
+    const secrets = new Map<string, string>();
     cfg.targets.forEach((t, i) => {
       const first = seen.get(t.id);
       if (first !== undefined) {
@@ -334,7 +355,26 @@ export const configSchema = z
           path: ['targets', i, 'id'],
           message: `duplicate target id '${t.id}' (first at targets[${first}])`,
         });
-      } else seen.set(t.id, i);
+      } else {
+        seen.set(t.id, i);
+        const cluster = clusterIdentity(t);
+        const owner = cluster && clusters.get(cluster.key);
+        if (cluster && owner !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['targets', i, cluster.field],
+            message: `target '${t.id}' rotates the same cluster as target '${owner}' (${cluster.text}): one target per cluster`,
+          });
+        } else if (cluster) clusters.set(cluster.key, t.id);
+        const secretOwner = secrets.get(t.secret.id);
+        if (secretOwner !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['targets', i, 'secret', 'id'],
+            message: `target '${t.id}' uses the same secret.id '${t.secret.id}' as target '${secretOwner}': one target per secret`,
+          });
+        } else secrets.set(t.secret.id, t.id);
+      }
       for (const issue of targetCrossFieldIssues(t)) {
         ctx.addIssue({ code: 'custom', path: ['targets', i, ...issue.path], message: issue.message });
       }
@@ -343,6 +383,27 @@ export const configSchema = z
 
 export type RotatorConfigInput = z.input<typeof configSchema>;
 export type RotatorConfig = z.infer<typeof configSchema>;
+
+/** The cluster a target rotates: provider plus serviceGroupInstanceNo (NCP) or projectId + clusterId. */
+function clusterIdentity(
+  t: TargetConfig,
+): { key: string; field: 'serviceGroupInstanceNo' | 'clusterId'; text: string } | undefined {
+  if (t.serviceGroupInstanceNo !== undefined) {
+    return {
+      key: JSON.stringify([t.provider, t.serviceGroupInstanceNo]),
+      field: 'serviceGroupInstanceNo',
+      text: `${t.provider} serviceGroupInstanceNo ${t.serviceGroupInstanceNo}`,
+    };
+  }
+  if (t.projectId !== undefined && t.clusterId !== undefined) {
+    return {
+      key: JSON.stringify([t.provider, t.projectId, t.clusterId]),
+      field: 'clusterId',
+      text: `${t.provider} projectId ${t.projectId} clusterId ${t.clusterId}`,
+    };
+  }
+  return undefined;
+}
 
 export interface CrossFieldIssue {
   path: (string | number)[];

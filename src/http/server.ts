@@ -39,7 +39,10 @@ export interface HttpServerOptions {
    * accepted here so one options object can feed both.
    */
   queueCounts?: () => Promise<unknown>;
-  /** Bull Board without retry/clean/add/remove buttons (default false). */
+  /**
+   * Bull Board without retry/clean/add/remove buttons (default true): its writes bypass the
+   * rotations' deduplication (config http.dashboard.readOnly).
+   */
   dashboardReadOnly?: boolean;
   /** How long /readyz waits for a check (default 3s). */
   readyTimeoutMs?: number;
@@ -215,7 +218,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   serverAdapter.setBasePath(DASHBOARD_PATH);
   createBullBoard({
     queues: options.queues.map(
-      (q) => new BullMQAdapter(q, { readOnlyMode: options.dashboardReadOnly ?? false }),
+      (q) => new BullMQAdapter(q, { readOnlyMode: options.dashboardReadOnly ?? true }),
     ),
     serverAdapter,
     options: { uiConfig: { boardTitle: 'secret-rotator' } },

@@ -65,6 +65,8 @@ export const KIND_POLICY = {
   'secret-unreadable': 'stop',
   aborted: 'retry-now',
   internal: 'backoff',
+  // Never a blind retry: the worker starts a fresh rotation when the core asks for one.
+  conflict: 'stop',
 } as const satisfies Record<RotationErrorKind, KindPolicy>;
 
 const PENDING_NOTE = '; a pending version is left that the cloud may hold';

@@ -10,6 +10,7 @@ import {
   sensitiveParts,
   type SecretContent,
 } from '../secrets/format.js';
+import { CURRENT_CHANGED, PENDING_LOST, PENDING_TAKEN } from '../secrets/types.js';
 import type { SecretVersion } from '../secrets/types.js';
 import { scrubError, scrubText } from './redact.js';
 import { RotationError } from './rotation-error.js';
@@ -20,6 +21,7 @@ import type {
   RotationRequest,
   RotationResult,
   RotationStep,
+  ConflictResolution,
   StepEvent,
   StepOutcome,
 } from './types.js';
@@ -52,8 +54,14 @@ interface Failure {
   vendorCode?: string | undefined;
   requestId?: string | undefined;
   retryAfterMs?: number | undefined;
+  conflictResolution?: ConflictResolution | undefined;
+  /** The SecretStoreError code behind a `store` failure. */
+  storeCode?: string | undefined;
   cause?: unknown;
 }
+
+/** SecretStoreError code of a store write refused because this run no longer holds the target's lease. */
+export const LEASE_LOST = 'LeaseLost';
 
 class StepFailure extends Error {
   constructor(readonly failure: Failure) {
@@ -120,6 +128,8 @@ class RotationRun {
   private appliedAt: number | undefined;
   /** The stage step has read the store: the flags above reflect it. */
   private stateKnown = false;
+  /** Set when promote met another writer and resolved it (see resolveConflict). */
+  private conflict: RotationResult['conflict'];
 
   constructor(
     private readonly req: RotationRequest,
@@ -210,7 +220,10 @@ class RotationRun {
         const lost = last;
         const token = tokens[next]!;
         await this.storeCall('stage the password the cluster holds again', () =>
-          store.stagePending(this.secretId, token, lost.text, { description: this.description() }),
+          store.stagePending(this.secretId, token, lost.text, {
+            description: this.description(),
+            expectPending: null,
+          }),
         );
         this.usePending(token, next, lost.text, true);
         info.outcome = 'reused';
@@ -219,16 +232,23 @@ class RotationRun {
       }
     }
     if (pending) {
+      this.registerText(pending.text);
+      // Another writer's pending version: busy while that writer may still be at work.
+      await this.waitForOrphan(pending.versionId);
       // Another rotation stopped with this version pending: the cloud may hold it. Keep it alive by
       // rolling it forward under our own token (the same password), never by replacing it.
-      this.registerText(pending.text);
       this.passwordOf(pending, `the pending version ${pending.versionId} left by another rotation`);
+      // Taken by compare-and-set from that version only.
+      const adopted = pending.versionId;
       this.pendingStored = true;
       this.mayBeApplied = true;
       if (next >= max) this.exhausted(max);
       const token = tokens[next]!;
       await this.storeCall('stage the adopted pending version', () =>
-        store.stagePending(this.secretId, token, pending.text, { description: this.description() }),
+        store.stagePending(this.secretId, token, pending.text, {
+          description: this.description(),
+          expectPending: adopted,
+        }),
       );
       this.usePending(token, next, pending.text, true);
       info.outcome = 'reused';
@@ -258,7 +278,10 @@ class RotationRun {
     this.versionId = token;
     this.generation = next;
     await this.storeCall('stage the pending version', () =>
-      store.stagePending(this.secretId, token, text, { description: this.description() }),
+      store.stagePending(this.secretId, token, text, {
+        description: this.description(),
+        expectPending: null,
+      }),
     );
     this.usePending(token, next, text, false);
     info.detail = next === 0 ? 'staged a new password' : `staged a new password (generation ${next})`;
@@ -415,11 +438,103 @@ class RotationRun {
   }
 
   private async promote(info: StepInfo): Promise<void> {
-    await this.storeCall('promote the pending version', () =>
-      this.deps.store.promote(this.secretId, this.versionId!),
-    );
+    // Compare-and-set: only while our version holds AWSPENDING and AWSCURRENT is what stage read.
+    const expectCurrent = this.current?.versionId ?? null;
+    try {
+      await this.storeCall('promote the pending version', () =>
+        this.deps.store.promote(this.secretId, this.versionId!, { expectCurrent }),
+      );
+    } catch (err) {
+      const code = err instanceof StepFailure ? err.failure.storeCode : undefined;
+      if (code !== CURRENT_CHANGED && code !== PENDING_LOST) throw err;
+      await this.resolveConflict(info, (err as StepFailure).failure.detail ?? 'promote refused');
+      return;
+    }
     this.pendingStored = false;
     info.detail = 'pending version is now current';
+  }
+
+  /**
+   * Promote was refused: another writer moved AWSCURRENT or took our AWSPENDING since stage. Never
+   * retried blindly. Find out which password the cluster holds and make the store say so:
+   * - the store's current is our password (a writer adopted ours and promoted it): done;
+   * - with a data-plane login: the cluster takes the store's current → done; it takes ours →
+   *   promote ours over the new current (compare-and-set again);
+   * - otherwise (no login, or neither password logs in) the run stops with kind `conflict` and
+   *   resolution `fresh-rotation`: the caller starts a new rotation, which re-applies the store's
+   *   pending value (or a fresh one) and promotes what it applied.
+   * Either way the caller alerts with what was done.
+   */
+  private async resolveConflict(info: StepInfo, why: string): Promise<void> {
+    const { store } = this.deps;
+    const ours = this.pending!.password;
+    const current = await this.storeCall('read the current version after a conflict', () =>
+      store.getCurrent(this.secretId),
+    );
+    if (current) this.registerText(current.text);
+    // The store's current as a password, when it is readable in the configured format.
+    const currentPassword = current ? this.readable(current)?.password : undefined;
+    const done = (resolution: Exclude<ConflictResolution, 'fresh-rotation'>, detail: string) => {
+      this.pendingStored = false;
+      this.conflict = { resolution, detail: this.clean(detail) };
+      info.outcome = 'skipped';
+      info.detail = detail;
+    };
+    if (current && currentPassword === ours) {
+      return done(
+        'store-matches',
+        `${why}; another writer promoted the same password (version ${current.versionId}): store and cluster agree`,
+      );
+    }
+    if (this.deps.loginCheck) {
+      const onCurrent = currentPassword !== undefined ? await this.login(currentPassword) : undefined;
+      if (onCurrent?.result === 'accepted') {
+        return done(
+          'store-matches',
+          `${why}; the cluster accepts the store's current version ${current!.versionId}: store and cluster agree, this run's password was not kept`,
+        );
+      }
+      const onOurs = await this.login(ours);
+      if (onOurs.result === 'accepted') {
+        try {
+          await this.deps.store.promote(this.secretId, this.versionId!, {
+            expectCurrent: current?.versionId ?? null,
+          });
+          return done(
+            'promoted',
+            `${why}; the cluster accepts this run's password: promoted it over version ${current?.versionId ?? '(none)'}`,
+          );
+        } catch {
+          // Refused again, or the store failed: a fresh rotation settles it.
+        }
+      }
+    }
+    const pending = await this.deps.store.getPending(this.secretId).catch(() => undefined);
+    this.pendingStored = pending?.versionId === this.versionId;
+    throw new StepFailure({
+      kind: 'conflict',
+      conflictResolution: 'fresh-rotation',
+      detail: `${why}; could not tell which password the cluster holds: a fresh rotation re-applies the store's pending value (or a new password) and promotes it`,
+    });
+  }
+
+  /**
+   * Another writer's pending version is adopted only once it is orphaned: older than
+   * `pendingOrphanAfterMs` (the lease expiry). Until then the target is busy.
+   */
+  private async waitForOrphan(versionId: string): Promise<void> {
+    const after = this.deps.pendingOrphanAfterMs;
+    if (after === undefined) return;
+    const versions = await this.storeCall('read the versions', () => this.deps.store.describe(this.secretId));
+    const createdAt = versions?.find((v) => v.versionId === versionId)?.createdAt?.getTime();
+    if (createdAt === undefined) return;
+    const age = this.deps.clock.now() - createdAt;
+    if (age >= after) return;
+    throw new StepFailure({
+      kind: 'busy',
+      detail: `another writer's pending version ${versionId} is ${Math.round(age / 1000)}s old: busy until it finishes or is orphaned`,
+      retryAfterMs: after - age,
+    });
   }
 
   // --- helpers -----------------------------------------------------------------------------------
@@ -492,13 +607,21 @@ class RotationRun {
       return await call();
     } catch (err) {
       if (this.deps.signal?.aborted) throw err;
-      const storeKind =
-        err instanceof Error && err.name === 'SecretStoreError'
-          ? (err as { kind?: unknown }).kind
-          : undefined;
+      const isStoreError = err instanceof Error && err.name === 'SecretStoreError';
+      const storeKind = isStoreError ? (err as { kind?: unknown }).kind : undefined;
+      const code = isStoreError ? (err as { code?: unknown }).code : undefined;
+      if (code === PENDING_TAKEN || code === LEASE_LOST) {
+        // Another writer holds the target (its pending version, or our lease): busy, not broken.
+        throw new StepFailure({
+          kind: 'busy',
+          detail: `could not ${what}: ${code === LEASE_LOST ? 'this run lost the target lease to another run' : 'another writer holds the pending version'}`,
+          cause: err,
+        });
+      }
       throw new StepFailure({
         kind: 'store',
         detail: `could not ${what}${typeof storeKind === 'string' ? ` (${storeKind})` : ''}`,
+        storeCode: typeof code === 'string' ? code : undefined,
         cause: err,
       });
     }
@@ -714,6 +837,7 @@ class RotationRun {
       vendorCode: f.vendorCode === undefined ? undefined : this.clean(f.vendorCode),
       requestId: f.requestId,
       retryAfterMs: f.retryAfterMs,
+      conflictResolution: f.conflictResolution,
       detail: f.detail === undefined ? undefined : this.clean(f.detail),
       cause: scrubError(f.cause, this.secrets),
     });
@@ -726,6 +850,7 @@ class RotationRun {
       versionId: this.versionId!,
       alreadyDone,
       steps: [...this.events],
+      ...(this.conflict ? { conflict: this.conflict } : {}),
     };
   }
 }

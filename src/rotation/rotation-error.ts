@@ -1,4 +1,4 @@
-import type { RotationErrorKind, RotationStep, StepEvent } from './types.js';
+import type { ConflictResolution, RotationErrorKind, RotationStep, StepEvent } from './types.js';
 
 export interface RotationErrorDetails {
   kind: RotationErrorKind;
@@ -27,6 +27,8 @@ export interface RotationErrorDetails {
   vendorCode?: string | undefined;
   requestId?: string | undefined;
   retryAfterMs?: number | undefined;
+  /** Kind `conflict`: what the run did about it, or what the caller must do. */
+  conflictResolution?: ConflictResolution | undefined;
   /** Short human text; never a secret. */
   detail?: string | undefined;
   /** Already scrubbed of every password the rotation handled. */
@@ -55,6 +57,7 @@ export class RotationError extends Error {
   readonly vendorCode: string | undefined;
   readonly requestId: string | undefined;
   readonly retryAfterMs: number | undefined;
+  readonly conflictResolution: ConflictResolution | undefined;
   readonly detail: string | undefined;
 
   constructor(d: RotationErrorDetails) {
@@ -80,6 +83,7 @@ export class RotationError extends Error {
     this.vendorCode = d.vendorCode;
     this.requestId = d.requestId;
     this.retryAfterMs = d.retryAfterMs;
+    this.conflictResolution = d.conflictResolution;
     this.detail = d.detail;
   }
 
@@ -101,6 +105,7 @@ export class RotationError extends Error {
       vendorCode: this.vendorCode,
       requestId: this.requestId,
       retryAfterMs: this.retryAfterMs,
+      conflictResolution: this.conflictResolution,
       detail: this.detail,
       steps: this.steps.map((s) => ({ ...s })),
       cause: cause instanceof Error ? { name: cause.name, message: cause.message } : undefined,

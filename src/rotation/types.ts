@@ -41,6 +41,7 @@ export interface StepEvent {
  * - secret-unreadable: the secret's value is not readable in its configured format (secret.format).
  * - aborted: the caller's signal fired (shutdown); re-run to continue.
  * - internal: a hook (onStep, registerSecret) or an unexpected exception failed; re-run to continue.
+ * - conflict: promote was refused because another writer moved the labels (see ConflictResolution).
  */
 export type RotationErrorKind =
   | ErrorKind
@@ -53,7 +54,16 @@ export type RotationErrorKind =
   | 'policy'
   | 'secret-unreadable'
   | 'aborted'
-  | 'internal';
+  | 'internal'
+  | 'conflict';
+
+/**
+ * How a run settled a promote that another writer got in the way of (kind `conflict`):
+ * - store-matches: the store's current is the password the cluster holds; nothing to do;
+ * - promoted: the cluster holds this run's password, promoted over the other writer's;
+ * - fresh-rotation: undecided; a fresh rotation must re-apply the store's pending value (or a new one).
+ */
+export type ConflictResolution = 'store-matches' | 'promoted' | 'fresh-rotation';
 
 /** Data-plane login check (the test step): resolves true when the password is accepted. */
 export type LoginCheck = (password: string, signal?: AbortSignal) => Promise<boolean>;
@@ -71,6 +81,11 @@ export interface RotationDeps {
   /** Data-plane login, when the target configures one. */
   loginCheck?: LoginCheck;
   signal?: AbortSignal;
+  /**
+   * Another writer's pending version younger than this (ms, by its creation date) makes the target
+   * busy; an older one is orphaned and adopted. Undefined: adopted at once.
+   */
+  pendingOrphanAfterMs?: number;
 }
 
 export interface RotationRequest {
@@ -90,4 +105,6 @@ export interface RotationResult {
   /** True when this run found the rotation already promoted and did nothing. */
   alreadyDone: boolean;
   steps: StepEvent[];
+  /** Promote met another writer and the run settled it this way (the caller alerts). */
+  conflict?: { resolution: Exclude<ConflictResolution, 'fresh-rotation'>; detail: string };
 }

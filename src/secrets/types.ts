@@ -18,7 +18,28 @@ export interface SecretVersionInfo {
 export interface StageOptions {
   /** Free-form description kept with the secret when it is created. */
   description?: string;
+  /**
+   * Compare-and-set on AWSPENDING (the store is the lock between writers that share nothing else):
+   * the label is taken only while no other version holds it (`null`) or while the version named
+   * here holds it (adopting that version). Otherwise the call fails with SecretStoreError kind
+   * 'conflict', code PENDING_TAKEN, and changes nothing. Undefined: no check (the label moves).
+   */
+  expectPending?: string | null;
 }
+
+export interface PromoteOptions {
+  /**
+   * Compare-and-set: promote only while AWSCURRENT is still this version (`null`: no confirmed
+   * current) and `versionId` still holds AWSPENDING. Otherwise SecretStoreError kind 'conflict',
+   * code CURRENT_CHANGED or PENDING_LOST. Undefined: no check.
+   */
+  expectCurrent?: string | null;
+}
+
+/** SecretStoreError codes of the compare-and-set failures. */
+export const PENDING_TAKEN = 'PendingTaken';
+export const CURRENT_CHANGED = 'CurrentChanged';
+export const PENDING_LOST = 'PendingLost';
 
 /**
  * A store of secret versions with staging labels, modelled on AWS Secrets Manager.
@@ -49,9 +70,9 @@ export interface SecretStore {
   getPending(secretId: string): Promise<SecretVersion | undefined>;
   /**
    * Makes `versionId` AWSCURRENT; the old current becomes AWSPREVIOUS; AWSPENDING is removed.
-   * Idempotent: promoting the version that is already current is a no-op.
+   * Idempotent: promoting the version that is already current is a no-op (also under CAS).
    */
-  promote(secretId: string, versionId: string): Promise<void>;
+  promote(secretId: string, versionId: string, opts?: PromoteOptions): Promise<void>;
   /** Removes the AWSPENDING label from `versionId` (the version itself may stay as history). */
   dropPending(secretId: string, versionId: string): Promise<void>;
   /** Every version and its stages, newest first; undefined if the secret does not exist. */

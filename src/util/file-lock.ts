@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
-import { link, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, readdir, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -14,7 +14,13 @@ import { setTimeout as delay } from 'node:timers/promises';
  * is ours but its process id is not. The second case matters in containers, where the worker is
  * PID 1 after every restart: a lock left by a killed PID 1 names a live pid, ours. A stale lock is
  * removed under a short-lived `<lock>.break` lock, so two waiters cannot both remove it and so
- * delete a lock a third one just took. A lock held on another host is only waited for.
+ * delete a lock a third one just took.
+ *
+ * A pid means nothing outside its host and pid namespace (a container restarted with a new one, a
+ * second container on the same volume). So the holder also beats: it touches the lock file every
+ * fifth of `staleAfterMs` while it holds it, and a lock whose file has not been touched for
+ * `staleAfterMs` is stale whoever wrote it. A lock is held for milliseconds (one commit), so a
+ * silent one is a dead one; and no waiter waits beyond its own timeout either way.
  */
 
 export interface LockOwner {
@@ -39,6 +45,8 @@ export interface FileLockOptions {
    * is this old (default 5 s).
    */
   unreadableStaleMs?: number | undefined;
+  /** A lock not touched by its holder's heartbeat for this long is stale, from any host (default 10 s). */
+  staleAfterMs?: number | undefined;
 }
 
 export interface HeldLock {
@@ -49,6 +57,7 @@ export interface HeldLock {
 }
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+export const DEFAULT_LOCK_STALE_MS = 10_000;
 
 /** Tells this process from an earlier one with the same pid (a restarted container's PID 1). */
 export const PROCESS_ID = randomBytes(8).toString('hex');
@@ -103,6 +112,7 @@ export async function acquireFileLock(path: string, options: FileLockOptions = {
   const timeoutMs = options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   const maxRetryMs = options.maxRetryMs ?? 50;
   const unreadableStaleMs = options.unreadableStaleMs ?? 5_000;
+  const staleAfterMs = options.staleAfterMs ?? DEFAULT_LOCK_STALE_MS;
   const lockPath = lockPathFor(path);
   const deadline = Date.now() + timeoutMs;
   let pause = 1;
@@ -111,11 +121,27 @@ export async function acquireFileLock(path: string, options: FileLockOptions = {
     const owner = newOwner();
     const text = JSON.stringify(owner);
     if (await createExclusive(lockPath, text)) {
-      await sweepAtMostEveryMinute(lockPath, () => removeStaleTemps(lockPath));
+      // The heartbeat: the lock file's mtime says the holder is alive (see above).
+      const heartbeat = setInterval(
+        () => {
+          const now = new Date();
+          void utimes(lockPath, now, now).catch(() => undefined);
+        },
+        Math.max(50, Math.floor(staleAfterMs / 5)),
+      );
+      heartbeat.unref();
+      try {
+        await sweepAtMostEveryMinute(lockPath, () => removeStaleTemps(lockPath));
+      } catch (err) {
+        clearInterval(heartbeat);
+        await unlink(lockPath).catch(() => undefined);
+        throw err;
+      }
       return {
         lockPath,
         owner,
         release: async () => {
+          clearInterval(heartbeat);
           // Only remove the lock if it is still ours (a breaker may have judged it wrongly).
           const now = await readFile(lockPath, 'utf8').catch(() => undefined);
           if (now === text) await unlink(lockPath).catch(ignoreEnoent);
@@ -125,8 +151,9 @@ export async function acquireFileLock(path: string, options: FileLockOptions = {
     const current = await readState(lockPath);
     if (current.kind === 'gone') continue;
     lastOwner = current.kind === 'owner' ? current.owner : undefined;
-    if (isStale(current, unreadableStaleMs)) {
-      await breakStaleLock(lockPath, current.raw, maxRetryMs);
+    const stale = (st: LockState) => isStale(st, unreadableStaleMs, staleAfterMs);
+    if (stale(current)) {
+      await breakStaleLock(lockPath, current.raw, maxRetryMs, stale);
       continue;
     }
     if (Date.now() >= deadline) throw new FileLockTimeoutError(lockPath, timeoutMs, lastOwner);
@@ -231,7 +258,7 @@ async function removeStaleTemps(lockPath: string): Promise<void> {
 
 type LockState =
   | { kind: 'gone' }
-  | { kind: 'owner'; owner: LockOwner; raw: string }
+  | { kind: 'owner'; owner: LockOwner; raw: string; ageMs: number }
   | { kind: 'unreadable'; raw: string; ageMs: number };
 
 async function readState(lockPath: string): Promise<LockState> {
@@ -245,7 +272,8 @@ async function readState(lockPath: string): Promise<LockState> {
     throw err;
   }
   const owner = parseOwner(raw);
-  return owner ? { kind: 'owner', owner, raw } : { kind: 'unreadable', raw, ageMs: Date.now() - mtimeMs };
+  const ageMs = Date.now() - mtimeMs;
+  return owner ? { kind: 'owner', owner, raw, ageMs } : { kind: 'unreadable', raw, ageMs };
 }
 
 /** Also reads the lock files of earlier versions (no process id; `at` in epoch ms). */
@@ -267,22 +295,31 @@ function parseOwner(raw: string): LockOwner | undefined {
   }
 }
 
-function isStale(state: LockState, unreadableStaleMs: number): boolean {
+function isStale(state: LockState, unreadableStaleMs: number, staleAfterMs: number): boolean {
   if (state.kind === 'unreadable') return state.ageMs >= unreadableStaleMs;
   if (state.kind !== 'owner') return false;
-  return isOwnerGone(state.owner);
+  // No heartbeat for staleAfterMs: dead, wherever it ran (another host, another pid namespace).
+  return isOwnerGone(state.owner) || state.ageMs >= staleAfterMs;
 }
 
 /**
  * Removes a stale lock, but only the very lock we judged stale: breakers take a short-lived
  * `<lock>.break` lock of their own, so two of them cannot delete a lock a third just took.
  */
-async function breakStaleLock(lockPath: string, staleRaw: string, maxRetryMs: number): Promise<void> {
+async function breakStaleLock(
+  lockPath: string,
+  staleRaw: string,
+  maxRetryMs: number,
+  stale: (state: LockState) => boolean,
+): Promise<void> {
   const breakPath = `${lockPath}.break`;
   if (!(await createExclusive(breakPath, JSON.stringify(newOwner())))) {
     // Another process is breaking it (for microseconds), or died doing so: clear that.
     const other = await readState(breakPath);
-    if (other.kind !== 'gone' && (isStale(other, 5_000) || (other.kind === 'owner' && isOldBreak(other)))) {
+    if (
+      other.kind !== 'gone' &&
+      (isStale(other, 5_000, 5_000) || (other.kind === 'owner' && isOldBreak(other)))
+    ) {
       const now = await readFile(breakPath, 'utf8').catch(() => undefined);
       if (now === other.raw) await unlink(breakPath).catch(ignoreEnoent);
     }
@@ -290,8 +327,9 @@ async function breakStaleLock(lockPath: string, staleRaw: string, maxRetryMs: nu
     return;
   }
   try {
-    const now = await readFile(lockPath, 'utf8').catch(() => undefined);
-    if (now === staleRaw) await unlink(lockPath).catch(ignoreEnoent);
+    // Still the very lock judged stale, and still stale (its heartbeat did not resume meanwhile).
+    const now = await readState(lockPath);
+    if (now.kind !== 'gone' && now.raw === staleRaw && stale(now)) await unlink(lockPath).catch(ignoreEnoent);
   } finally {
     await unlink(breakPath).catch(ignoreEnoent);
   }

@@ -11,6 +11,8 @@ import { enqueueRotation } from '../queue/enqueue.js';
 import { openQueues, rotatorKey, type RotatorQueues } from '../queue/queues.js';
 import { desiredSchedulers, type ReconcileResult, reconcileSchedulers } from '../queue/reconcile.js';
 import { TargetStateStore } from '../queue/target-state.js';
+import { TargetLeases } from '../queue/lease.js';
+import { sweepPending, type SweptTarget } from './sweep.js';
 import type { Tracing } from '../telemetry/tracing.js';
 import { createRotationControl } from './control.js';
 import type { RotateRequest, RotationControl } from './types.js';
@@ -46,8 +48,14 @@ export interface WorkerRuntime {
   readonly control: RotationControl;
   /** What the start-up reconcile did (undefined when schedule: false). */
   readonly reconciled: ReconcileResult | undefined;
-  /** Re-runs the reconcile (and, when Redis lost its data, the pending-version roll-forward). */
+  /** Re-runs the reconcile and the pending sweep (every pending version when Redis lost its data). */
   recover(): Promise<void>;
+  /** Per-target leases of running rotations. */
+  readonly leases: TargetLeases;
+  /** Enqueues a rotation for every target with an orphaned pending version (see sweep.ts). */
+  sweep(why: string): Promise<SweptTarget[]>;
+  /** The sweep started by the last start or recovery (it runs in the background). */
+  readonly lastSweep: Promise<SweptTarget[]>;
   /**
    * Stops taking jobs, lets active rotations finish within `timeoutMs`, then interrupts the rest at
    * their next safe point (they continue on another worker or after restart), and closes everything.
@@ -77,26 +85,23 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   const epochKey = rotatorKey(config.redis.prefix, 'epoch');
   const epoch = randomUUID();
 
-  /** Roll forward: a target whose store holds a pending version gets a (deduplicated) rotation. */
-  const rollForwardPending = async () => {
-    for (const id of enabledIds) {
-      const target = byId.get(id)!;
-      const pending = await components.store.getPending(target.secret.id).catch(() => undefined);
-      if (!pending) continue;
-      const enqueued = await enqueue({ targetId: id, trigger: 'schedule', actor: 'recovery' });
-      logger.info(
-        {
-          targetId: id,
-          rotationId: enqueued.jobId,
-          versionId: pending.versionId,
-          joined: enqueued.deduplicated,
-        },
-        'pending secret version found: rotation enqueued to finish it',
-      );
-    }
-  };
+  const leases = new TargetLeases(connection, config.redis.prefix, config.worker.leaseDuration);
+
+  /** Roll forward: a target whose store holds an orphaned pending version gets a (deduplicated) rotation. */
+  const sweep = (why: string, ignoreAge = false) =>
+    sweepPending({
+      targets: config.targets,
+      store: components.store,
+      leases,
+      enqueue,
+      logger,
+      now: Date.now(),
+      why,
+      ignoreAge,
+    });
 
   let reconciled: ReconcileResult | undefined;
+  let lastSweep: Promise<SweptTarget[]> = Promise.resolve([]);
   const recover = async () => {
     // A missing marker means this Redis never saw a worker, or lost its data: only then can a
     // rotation have vanished from the queue, so only then are pending versions rolled forward.
@@ -119,7 +124,15 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
         'job schedulers reconciled',
       );
     }
-    if (dataLost && options.process !== false) await rollForwardPending();
+    // Every start (and every watchdog pass) looks for pending versions nobody is finishing: a job
+    // that failed after stalls or was removed by hand leaves one, even when Redis kept its data.
+    // In the background: a start must not wait on reading every target's secret.
+    if (options.process !== false) {
+      lastSweep = sweep(dataLost ? 'redis-data-lost' : 'start', dataLost).catch((err: unknown) => {
+        logger.error({ err: (err as Error).message }, 'pending sweep failed');
+        return [];
+      });
+    }
   };
   await recover();
   // Redis answered the reconcile: a good moment to check the one server setting BullMQ relies on.
@@ -131,6 +144,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       ...components,
       state,
       shutdownSignal: shutdown.signal,
+      leases,
       // The list getJobLogs() reads (what job.log() appends to, one row per call).
       writeJobLog: (jobId, rows) => connection.rpush(queues.rotations.toKey(`${jobId}:logs`), ...rows),
       ...(options.afterStep ? { afterStep: options.afterStep } : {}),
@@ -153,8 +167,17 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       createTriggerProcessor({
         enqueue,
         isEnabled: (id) => byId.get(id)?.enabled === true,
-        watchdog: () =>
-          runWatchdog({ config, state, store: components.store, alert: components.alert, now: Date.now() }),
+        watchdog: async () => {
+          const overdue = await runWatchdog({
+            config,
+            state,
+            store: components.store,
+            alert: components.alert,
+            now: Date.now(),
+          });
+          await sweep('watchdog');
+          return overdue;
+        },
       }),
       { ...bullOpts, concurrency: 20 },
     );
@@ -182,6 +205,36 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       w.on('error', (err) => logger.warn({ queue: w.name, err: err.message }, 'queue worker error'));
       workers.push(w);
     }
+    // A rotation failed after too many stalls (its workers kept dying) never ran its own failure
+    // handling: its pending version, if any, would be left for good. Alert, then sweep.
+    rotations.on('failed', (job, err) => {
+      if (!job || !/stalled more than allowable limit/.test(err?.message ?? '')) return;
+      const targetId = job.data.targetId;
+      const target = byId.get(targetId);
+      void (async () => {
+        await components.alert({
+          key: `${targetId}:final-failure`,
+          severity: 'critical',
+          reason: 'final-failure',
+          targetId,
+          ...(target ? { provider: target.provider } : {}),
+          ...(job.id ? { rotationId: job.id } : {}),
+          summary: `${targetId}: the rotation failed after its worker stalled too often; a pending password it left, which the cloud may hold, is finished by the pending sweep`,
+          details: { step: 'stalled', secretId: target?.secret.id, attempts: job.data.attempt },
+          at: Date.now(),
+        });
+        // The failed job's lease may still run for up to one lease time: sweep when it has ended.
+        const swept = await sweep('stalled-job', true);
+        if (!swept.some((s) => s.targetId === targetId)) {
+          setTimeout(
+            () => void sweep('stalled-job').catch(() => undefined),
+            config.worker.leaseDuration,
+          ).unref();
+        }
+      })().catch((e: unknown) =>
+        logger.error({ targetId, err: (e as Error).message }, 'sweep after a stalled job failed'),
+      );
+    });
     // After a reconnect, a missing epoch marker means Redis lost its data (restart without
     // persistence): put the schedulers back and finish any rotation the store shows half done.
     let recovering = false;
@@ -241,6 +294,11 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       return reconciled;
     },
     recover,
+    leases,
+    sweep: (why: string) => sweep(why),
+    get lastSweep() {
+      return lastSweep;
+    },
     close,
   };
 }

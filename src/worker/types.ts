@@ -60,7 +60,9 @@ export interface Alert {
     | 'not-found'
     | 'bad-request'
     | 'cluster-failed'
-    | 'secret-unreadable';
+    | 'secret-unreadable'
+    | 'conflict'
+    | 'conflict-resolved';
   targetId: string;
   provider?: string;
   rotationId?: string;

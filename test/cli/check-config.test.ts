@@ -79,6 +79,13 @@ const broken: Record<string, string[]> = {
     'targets[0].endpoint: http:// to css.eu-de.example.internal:8080 would send credentials and passwords in clear text: use https://, or set allowInsecureHttp: true on this target',
     'targets[0].dataPlane.url: http:// to 192.168.0.122:9200 would send credentials',
   ],
+  'same-cluster.yaml': [
+    "targets[1].clusterId: target 'search-eu-de-again' rotates the same cluster as target 'search-eu-de' (otc-css projectId 6204a5bd270343b5885144cf9c8c158d clusterId 4f3deec3-efa8-4598-bf91-560aad1377a3)",
+    "targets[3].serviceGroupInstanceNo: target 'kafka-kr-prod-2' rotates the same cluster as target 'kafka-kr-prod' (ncp-cdss serviceGroupInstanceNo 1484848)",
+  ],
+  'shared-secret.yaml': [
+    "targets[1].secret.id: target 'search-eu-nl' uses the same secret.id 'prod/css/search/admin' as target 'search-eu-de'",
+  ],
   'many-problems.yaml': [
     "defaults.schedule.every: invalid duration 'soon'",
     "targets[0].policy.length: 4 is outside ncp-cdss's range 8-20",

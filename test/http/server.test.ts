@@ -234,6 +234,53 @@ describe('authentication', () => {
     expect(body.queues.map((q) => q.name)).toEqual([queue.name]);
   });
 
+  it('is read-only by default: a write (add, retry, pause) is refused and changes nothing', async () => {
+    const { url } = await start();
+    const name = encodeURIComponent(queue.name);
+    const before = await queue.getJobCounts();
+    const add = await fetch(`${url}/admin/queues/api/queues/${name}/add`, {
+      method: 'POST',
+      headers: { ...bearer, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'rotate', data: { targetId: 'css-logs' }, options: {} }),
+    });
+    expect(add.status).toBe(405);
+    for (const path of ['retry/failed', 'pause', 'clean/completed']) {
+      const res = await fetch(`${url}/admin/queues/api/queues/${name}/${path}`, {
+        method: 'PUT',
+        headers: bearer,
+      });
+      expect(res.status, path).toBe(405);
+    }
+    expect(await queue.getJobCounts()).toEqual(before);
+    expect(await queue.isPaused()).toBe(false);
+    // Reading still works.
+    expect((await fetch(`${url}/admin/queues/api/queues`, { headers: bearer })).status).toBe(200);
+  });
+
+  it('takes dashboard writes only when opted in', async () => {
+    await server?.close();
+    const logger = memoryLogger();
+    const control = recordingControl();
+    server = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      token: TOKEN,
+      control,
+      ready: async () => {},
+      registry: createRotatorMetrics({ statuses: () => control.statuses() }).registry,
+      queues: [queue],
+      logger,
+      dashboardReadOnly: false,
+    });
+    const res = await fetch(`${server.url}/admin/queues/api/queues/${encodeURIComponent(queue.name)}/pause`, {
+      method: 'PUT',
+      headers: bearer,
+    });
+    expect(res.status).toBe(200);
+    expect(await queue.isPaused()).toBe(true);
+    await queue.resume();
+  });
+
   it('refuses dashboard writes from another origin even with valid credentials', async () => {
     const { url } = await start();
     const res = await fetch(`${url}/admin/queues/api/queues/${encodeURIComponent(queue.name)}/pause`, {

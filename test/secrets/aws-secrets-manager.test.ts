@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  CreateSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
@@ -9,10 +10,11 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createAwsSecretsManagerStore,
+  STAGING_LABEL_PREFIX,
   UNCONFIRMED_LABEL,
 } from '../../src/secrets/aws-secrets-manager/index.js';
 import { createStore } from '../../src/secrets/index.js';
-import { SecretStoreError } from '../../src/secrets/types.js';
+import { PENDING_TAKEN, SecretStoreError } from '../../src/secrets/types.js';
 import { passwordIn } from '../support/secret-text.js';
 import {
   startSecretsManagerEndpoint,
@@ -271,6 +273,117 @@ describe('aws-secrets-manager store: what AWS sees', () => {
       name: 'UnrecognizedClientException',
     });
     wrongKey.destroy();
+  });
+});
+
+describe('aws-secrets-manager store: compare-and-set with the staging labels AWS has', () => {
+  const writes = (secretId: string) =>
+    sm.requests.filter(
+      (r) =>
+        r.secretId === secretId &&
+        r.status === 200 &&
+        (r.operation === 'PutSecretValue' || r.operation === 'UpdateSecretVersionStage'),
+    ).length;
+
+  it('AWS itself refuses to move AWSPENDING off a version the request does not name', async () => {
+    const secretId = id();
+    const [a, b] = [randomUUID(), randomUUID()];
+    const store = storeFor();
+    await store.stagePending(secretId, a, value(), { expectPending: null });
+    await raw.send(
+      new PutSecretValueCommand({
+        SecretId: secretId,
+        ClientRequestToken: b,
+        SecretString: value(),
+        VersionStages: [`${STAGING_LABEL_PREFIX}${b}`],
+      }),
+    );
+    for (const remove of [undefined, b]) {
+      await expect(
+        raw.send(
+          new UpdateSecretVersionStageCommand({
+            SecretId: secretId,
+            VersionStage: 'AWSPENDING',
+            MoveToVersionId: b,
+            ...(remove ? { RemoveFromVersionId: remove } : {}),
+          }),
+        ),
+      ).rejects.toMatchObject({ name: 'InvalidParameterException' });
+    }
+    expect(sm.labels(secretId)![a]).toContain('AWSPENDING');
+    await store.close();
+  });
+
+  it('a writer whose version was put but lost the race for AWSPENDING is refused and changes nothing', async () => {
+    const secretId = id();
+    const [seed, a, b] = [randomUUID(), randomUUID(), randomUUID()];
+    const store = storeFor();
+    await store.stagePending(secretId, seed, value(), { expectPending: null });
+    await store.promote(secretId, seed, { expectCurrent: null });
+    // Writer A's PutSecretValue lands (own label only), then writer B stages all the way.
+    const mine = value();
+    await raw.send(
+      new PutSecretValueCommand({
+        SecretId: secretId,
+        ClientRequestToken: a,
+        SecretString: mine,
+        VersionStages: [`${STAGING_LABEL_PREFIX}${a}`],
+      }),
+    );
+    await store.stagePending(secretId, b, value(), { expectPending: null });
+    // A goes on (the same call again, as a re-run does): refused.
+    const err = await caught(store.stagePending(secretId, a, mine, { expectPending: null }));
+    expect(err.kind).toBe('conflict');
+    expect(err.code).toBe(PENDING_TAKEN);
+    expect(sm.labels(secretId)).toEqual({
+      [seed]: ['AWSCURRENT'],
+      [a]: [`${STAGING_LABEL_PREFIX}${a}`],
+      [b]: ['AWSPENDING'],
+    });
+    expect((await store.getPending(secretId))?.versionId).toBe(b);
+    await store.close();
+  });
+
+  it('a first version that carries only its own label is not current to anyone using the store', async () => {
+    const secretId = id();
+    const a = randomUUID();
+    const store = storeFor();
+    await raw.send(new CreateSecretCommand({ Name: secretId }));
+    // A stage stopped between PutSecretValue and the AWSPENDING move: AWS made the version current.
+    await raw.send(
+      new PutSecretValueCommand({
+        SecretId: secretId,
+        ClientRequestToken: a,
+        SecretString: value(),
+        VersionStages: [`${STAGING_LABEL_PREFIX}${a}`],
+      }),
+    );
+    expect(sm.labels(secretId)).toEqual({ [a]: ['AWSCURRENT', `${STAGING_LABEL_PREFIX}${a}`] });
+    expect(await store.getCurrent(secretId)).toBeUndefined();
+    expect((await store.describe(secretId))!.map((v) => v.stages)).toEqual([[]]);
+    await store.close();
+  });
+
+  it('counts the writes of one rotation: 5 under compare-and-set, 3 without', async () => {
+    const store = storeFor();
+    const [cas, plain] = [id(), id()];
+    for (const secretId of [cas, plain]) {
+      const seed = randomUUID();
+      await store.stagePending(secretId, seed, value());
+      await store.promote(secretId, seed);
+    }
+    const before = { cas: writes(cas), plain: writes(plain) };
+    const [v1, v2] = [randomUUID(), randomUUID()];
+    const casCurrent = (await store.getCurrent(cas))!.versionId;
+    await store.stagePending(cas, v1, value(), { expectPending: null });
+    await store.promote(cas, v1, { expectCurrent: casCurrent });
+    await store.stagePending(plain, v2, value());
+    await store.promote(plain, v2);
+    const perRotation = { cas: writes(cas) - before.cas, plain: writes(plain) - before.plain };
+    // PutSecretValue + (move AWSPENDING, remove the own label) + (move AWSCURRENT, remove AWSPENDING)
+    expect(perRotation).toEqual({ cas: 5, plain: 3 });
+    expect(sm.labels(cas)![v1]).toEqual(['AWSCURRENT']);
+    await store.close();
   });
 });
 

@@ -12,7 +12,13 @@ import {
   type SecretFormat,
 } from '../../src/secrets/format.js';
 import { MAX_SECRET_TEXT } from '../../src/secrets/value.js';
-import { SecretStoreError, type SecretStore } from '../../src/secrets/types.js';
+import {
+  CURRENT_CHANGED,
+  PENDING_LOST,
+  PENDING_TAKEN,
+  SecretStoreError,
+  type SecretStore,
+} from '../../src/secrets/types.js';
 import {
   startSecretsManagerEndpoint,
   type SecretsManagerEndpoint,
@@ -441,6 +447,80 @@ describe.each(harnesses)('SecretStore contract: $name', (h) => {
       }
     },
   );
+
+  it('compare-and-set stage: AWSPENDING is taken only while free or from the version named', async () => {
+    const store = h.store();
+    const id = secretId();
+    const [v1, v2, v3, v4] = [token(), token(), token(), token()];
+    const pb = pw();
+    const [a, b, c] = [value(pw()), value(pb), value(pw())];
+    // A brand-new secret: free.
+    expect(await store.stagePending(id, v1, a, { expectPending: null })).toEqual({ created: true });
+    expect(await store.getPending(id)).toEqual({ versionId: v1, text: a });
+    expect(await store.getCurrent(id)).toBeUndefined();
+    // Another writer expecting it free is refused, and nothing changes.
+    const taken = await expectStoreError(store.stagePending(id, v2, b, { expectPending: null }), 'conflict');
+    expect(taken.code).toBe(PENDING_TAKEN);
+    expect(taken.message).toContain(v1);
+    expect(collectErrorText(taken)).not.toContain(pb);
+    expect(await store.getPending(id)).toEqual({ versionId: v1, text: a });
+    expect(await store.getVersion(id, v2)).toBeUndefined();
+    // Naming the wrong holder is refused too.
+    const wrong = await expectStoreError(store.stagePending(id, v2, b, { expectPending: v3 }), 'conflict');
+    expect(wrong.code).toBe(PENDING_TAKEN);
+    // Adopting: the holder named takes the label off that version.
+    expect(await store.stagePending(id, v2, a, { expectPending: v1 })).toEqual({ created: true });
+    expect(await store.getPending(id)).toEqual({ versionId: v2, text: a });
+    expect(await store.getCurrent(id)).toBeUndefined();
+    await store.promote(id, v2, { expectCurrent: null });
+    expect(await store.getCurrent(id)).toEqual({ versionId: v2, text: a });
+    expect(await store.getPrevious(id)).toBeUndefined();
+    // Free again after promote.
+    expect(await store.stagePending(id, v4, c, { expectPending: null })).toEqual({ created: true });
+    expect(await store.getCurrent(id)).toEqual({ versionId: v2, text: a });
+    // Every stage a caller sees is a standard one (an own staging label never shows).
+    const stages = new Map((await store.describe(id))!.map((v) => [v.versionId, [...v.stages].sort()]));
+    expect(stages).toEqual(
+      new Map([
+        [v4, ['AWSPENDING']],
+        [v2, ['AWSCURRENT']],
+        [v1, []],
+      ]),
+    );
+  });
+
+  it('compare-and-set promote: refused when AWSCURRENT moved or the version lost AWSPENDING', async () => {
+    const store = h.store();
+    const id = secretId();
+    const [v1, v2, v3] = [token(), token(), token()];
+    const pb = pw();
+    const [a, b, c] = [value(pw()), value(pb), value(pw())];
+    await store.stagePending(id, v1, a, { expectPending: null });
+    await store.promote(id, v1, { expectCurrent: null });
+    await store.stagePending(id, v2, b, { expectPending: null });
+    // AWSCURRENT is v1, not "none": refused, nothing moves.
+    const moved = await expectStoreError(store.promote(id, v2, { expectCurrent: null }), 'conflict');
+    expect(moved.code).toBe(CURRENT_CHANGED);
+    expect(collectErrorText(moved)).not.toContain(pb);
+    expect(await store.getCurrent(id)).toEqual({ versionId: v1, text: a });
+    expect(await store.getPending(id)).toEqual({ versionId: v2, text: b });
+    // Another writer adopts v2's pending label (same password) under v3: v2 may no longer promote.
+    await store.stagePending(id, v3, b, { expectPending: v2 });
+    const lost = await expectStoreError(store.promote(id, v2, { expectCurrent: v1 }), 'conflict');
+    expect(lost.code).toBe(PENDING_LOST);
+    expect(await store.getCurrent(id)).toEqual({ versionId: v1, text: a });
+    // The adopter promotes; promoting it again (a re-run) is a no-op under CAS as well.
+    await store.promote(id, v3, { expectCurrent: v1 });
+    await store.promote(id, v3, { expectCurrent: v1 });
+    expect(await store.getCurrent(id)).toEqual({ versionId: v3, text: b });
+    expect(await store.getPrevious(id)).toEqual({ versionId: v1, text: a });
+    expect(await store.getPending(id)).toBeUndefined();
+    // v1 was current when c was staged, v3 is now: refused.
+    const v4 = token();
+    await store.stagePending(id, v4, c, { expectPending: null });
+    await expectStoreError(store.promote(id, v4, { expectCurrent: v1 }), 'conflict');
+    expect(await store.getCurrent(id)).toEqual({ versionId: v3, text: b });
+  });
 
   it('answers ping for a secret that exists and for one not created yet; refuses a bad id', async () => {
     const store = h.store();

@@ -1,6 +1,7 @@
 import { assertSecretId, assertSecretText, assertToken } from '../../src/secrets/value.js';
-import { SecretStoreError } from '../../src/secrets/types.js';
+import { CURRENT_CHANGED, PENDING_LOST, PENDING_TAKEN, SecretStoreError } from '../../src/secrets/types.js';
 import type {
+  PromoteOptions,
   SecretStage,
   SecretStore,
   SecretVersion,
@@ -108,6 +109,18 @@ export class MemoryStore implements SecretStore {
         );
       }
     } else {
+      const holder = [...secret.versions.values()].find((v) => v.stages.has('AWSPENDING'));
+      if (opts?.expectPending !== undefined && holder && holder.versionId !== opts.expectPending) {
+        throw new SecretStoreError(
+          'conflict',
+          `AWSPENDING of secret ${secretId} is held by ${holder.versionId}`,
+          {
+            secretId,
+            versionId: token,
+            code: PENDING_TAKEN,
+          },
+        );
+      }
       for (const v of secret.versions.values()) v.stages.delete('AWSPENDING');
       secret.versions.set(token, {
         versionId: token,
@@ -142,12 +155,29 @@ export class MemoryStore implements SecretStore {
     return this.byStage('getPending', secretId, 'AWSPENDING');
   }
 
-  async promote(secretId: string, versionId: string): Promise<void> {
+  async promote(secretId: string, versionId: string, opts?: PromoteOptions): Promise<void> {
     await this.hook('promote', 'before', [secretId, versionId]);
     const secret = this.secret(secretId);
     const target = secret?.versions.get(versionId);
     if (!secret || !target) {
       throw new SecretStoreError('not-found', `secret ${secretId} has no version ${versionId}`);
+    }
+    if (opts?.expectCurrent !== undefined && !target.stages.has('AWSCURRENT')) {
+      const current = [...secret.versions.values()].find((v) => v.stages.has('AWSCURRENT'));
+      if (!target.stages.has('AWSPENDING')) {
+        throw new SecretStoreError('conflict', `version ${versionId} lost AWSPENDING`, {
+          secretId,
+          versionId,
+          code: PENDING_LOST,
+        });
+      }
+      if ((current?.versionId ?? null) !== opts.expectCurrent) {
+        throw new SecretStoreError('conflict', `AWSCURRENT of secret ${secretId} changed`, {
+          secretId,
+          versionId,
+          code: CURRENT_CHANGED,
+        });
+      }
     }
     if (!target.stages.has('AWSCURRENT')) {
       for (const v of secret.versions.values()) {

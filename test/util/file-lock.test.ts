@@ -148,6 +148,43 @@ describe('withFileLock', () => {
     },
   );
 
+  it('a lock left by a container that restarted with a new pid namespace is broken once its heartbeat stopped', async () => {
+    const child = spawn(process.execPath, [join(import.meta.dirname, '../children/lock-holder.mjs'), file], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => (d.toString().includes('locked') ? resolve() : undefined));
+      child.on('exit', () => reject(new Error('holder exited early')));
+    });
+    // What the restarted container finds: a lock naming PID 1 of the old pid namespace. PID 1 is
+    // alive in ours too, and a pid of another namespace cannot be checked: only the beat can tell.
+    const lock = lockPathFor(file);
+    await writeFile(
+      lock,
+      JSON.stringify({ pid: 1, host: `${hostname()}/pid:[4026500001]`, process: 'old-pid-1', at: 'x' }),
+    );
+    await expect(withFileLock(file, () => 'x', { timeoutMs: 200 })).rejects.toBeInstanceOf(
+      FileLockTimeoutError,
+    );
+    // While its holder lives, the lock file keeps being touched, however old it looked.
+    const old = () => new Date(Date.now() - 60_000);
+    await utimes(lock, old(), old());
+    for (let i = 0; i < 200 && Date.now() - (await stat(lock)).mtimeMs > 30_000; i++) await delay(50);
+    expect(Date.now() - (await stat(lock)).mtimeMs).toBeLessThan(30_000);
+    await expect(withFileLock(file, () => 'x', { timeoutMs: 200 })).rejects.toBeInstanceOf(
+      FileLockTimeoutError,
+    );
+    // The holder dies; nobody touches the lock for longer than staleAfterMs (10 s by default).
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    await utimes(lock, old(), old());
+    expect(await withFileLock(file, () => 'taken', { timeoutMs: 2_000 })).toBe('taken');
+    // And a waiter never waits forever: a fresh lock it cannot judge ends in a timeout error.
+    await writeFile(lock, JSON.stringify({ pid: 1, host: 'another-host', process: 'p', at: 'x' }));
+    await expect(withFileLock(file, () => 'x', { timeoutMs: 100 })).rejects.toThrow('held by pid 1');
+  });
+
   it('waits for a lock held on another host instead of breaking it', async () => {
     await writeFile(lockPathFor(file), JSON.stringify({ pid: 999_999_999, host: 'elsewhere', at: 'x' }));
     await expect(withFileLock(file, () => 'x', { timeoutMs: 100 })).rejects.toThrow(

@@ -24,12 +24,21 @@ beforeAll(async () => {
       { key: 'precondition', faults: [{ type: 'http', status: 412 }] },
       // the trail refuses even the start record of this one: no rotation may run unaudited
       { key: 'unaudited' },
+      // the first run sends the reset and gets no answer; the retry cannot record its start
+      { key: 'unaudited-retry', faults: [{ type: 'drop-after-apply' }] },
     ],
     wrapComponents: (c) => {
       const inner = c.audit;
       c.audit = {
         append: async (event) => {
           if (event.targetId === 'unaudited' && event.type === 'rotation-started') {
+            throw new Error('EIO: i/o error, write');
+          }
+          if (
+            event.targetId === 'unaudited-retry' &&
+            event.type === 'rotation-started' &&
+            (event.attempt ?? 0) >= 2
+          ) {
             throw new Error('EIO: i/o error, write');
           }
           if (BROKEN_TYPES.has(event.type)) {
@@ -82,6 +91,22 @@ describe('a failing audit trail on the failure path', () => {
     const alerts = h.alerts.filter((a) => a.targetId === 'unaudited');
     expect(alerts.map((a) => a.reason)).toEqual(['final-failure']);
     expect(alerts[0]!.summary).toMatch(/could not be recorded.*nothing was changed/);
+  });
+
+  it('on a retry, the start alert says the pending password may already be applied', async () => {
+    expect(outcomes.get('unaudited-retry')!.outcome).toBe('failed');
+    // The first run's reset reached the cloud: the cluster holds the pending password.
+    const cluster = h.sandbox.clusters.get('unaudited-retry')!;
+    expect(cluster.history).toHaveLength(2);
+    const pending = await h.components.store.getPending('h/unaudited-retry');
+    expect(passwordOf(pending)).toBe(cluster.password);
+    const start = h.alerts.find(
+      (a) => a.targetId === 'unaudited-retry' && /could not be recorded/.test(a.summary),
+    );
+    expect(start?.summary).toMatch(/an earlier run of this rotation may have staged a pending password/);
+    expect(start?.summary).toMatch(/the cloud may already hold it/);
+    expect(start?.summary).not.toMatch(/nothing was changed/);
+    expect(start?.details.pendingMayBeApplied).toBe(true);
   });
 
   it('logs each refused record with a static message and its fields, never a password', async () => {

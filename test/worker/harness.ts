@@ -48,6 +48,8 @@ export interface HarnessOptions {
   redisEnv?: NodeJS.ProcessEnv;
   /** Changes the built components before the worker starts (e.g. a failing audit trail). */
   wrapComponents?: (components: BuiltComponents) => BuiltComponents;
+  /** Runs before the worker starts, once the fleet and the components exist (e.g. leave a pending version). */
+  beforeStart?: (fleet: Fleet, components: BuiltComponents) => Promise<void>;
 }
 
 export interface Harness {
@@ -118,8 +120,9 @@ export function harnessConfig(
     store: { type: 'file', path: join(dir, 'secrets.json') },
     audit: { path: join(dir, 'audit.jsonl') },
     defaults: FAST_DEFAULTS,
-    worker: { concurrency: 20, shutdownTimeout: '5s' },
     ...extra,
+    // A short lease: an orphaned pending version is adopted after 3 s instead of 30 s.
+    worker: { concurrency: 20, shutdownTimeout: '5s', leaseDuration: '3s', ...extra.worker },
     targets,
   });
   if (!result.ok) throw new Error(result.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
@@ -211,6 +214,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     alertFoldWindowMs: 1,
   });
   const components = options.wrapComponents ? options.wrapComponents(built) : built;
+  await options.beforeStart?.(fleet, components);
   const runtime = await startWorkerRuntime({
     config,
     components,

@@ -47,6 +47,7 @@ export function registerWorker(program: Command): void {
           },
           registry: components.metrics.registry,
           queues: [runtime.queues.rotations, runtime.queues.triggers, runtime.queues.requests],
+          dashboardReadOnly: config.http.dashboard.readOnly,
           logger,
           scrub: (s) => components.registry.scrub(s),
         });

@@ -9,6 +9,9 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import {
+  CURRENT_CHANGED,
+  PENDING_LOST,
+  PENDING_TAKEN,
   SecretStoreError,
   type SecretStage,
   type SecretStore,
@@ -52,17 +55,33 @@ export interface AwsSecretsManagerStore extends SecretStore {
  */
 export const UNCONFIRMED_LABEL = 'ROTATOR_UNCONFIRMED';
 
+/**
+ * Under compare-and-set (StageOptions.expectPending) a new version is put with a label of its own,
+ * `ROTATOR_STAGING-<version id>`, never with AWSPENDING: PutSecretValue moves any label it names
+ * silently, but needs at least one (without any it moves AWSCURRENT). UpdateSecretVersionStage then
+ * moves AWSPENDING onto it, which AWS refuses while another version holds AWSPENDING unless
+ * RemoveFromVersionId names that version: the store's own compare-and-set. The own label comes off
+ * right after. While it is on, a first version (which AWS makes AWSCURRENT) counts as unconfirmed.
+ */
+export const STAGING_LABEL_PREFIX = 'ROTATOR_STAGING-';
+
 const STANDARD_STAGES = new Set<string>(['AWSCURRENT', 'AWSPENDING', 'AWSPREVIOUS']);
 
 function isUnconfirmedCurrent(labels: readonly string[]): boolean {
   return (
-    labels.includes('AWSCURRENT') && (labels.includes('AWSPENDING') || labels.includes(UNCONFIRMED_LABEL))
+    labels.includes('AWSCURRENT') &&
+    (labels.includes('AWSPENDING') ||
+      labels.includes(UNCONFIRMED_LABEL) ||
+      labels.some((l) => l.startsWith(STAGING_LABEL_PREFIX)))
   );
 }
 
 /** The stages as the SecretStore contract sees them (see UNCONFIRMED_LABEL). */
 export function visibleStages(labels: readonly string[]): SecretStage[] {
-  const hidden = isUnconfirmedCurrent(labels) || labels.includes(UNCONFIRMED_LABEL);
+  const hidden =
+    isUnconfirmedCurrent(labels) ||
+    labels.includes(UNCONFIRMED_LABEL) ||
+    labels.some((l) => l.startsWith(STAGING_LABEL_PREFIX));
   return labels.filter(
     (l): l is SecretStage =>
       STANDARD_STAGES.has(l) && !(hidden && (l === 'AWSCURRENT' || l === 'AWSPREVIOUS')),
@@ -73,6 +92,19 @@ interface RawVersion {
   versionId: string;
   labels: string[];
   text: string | undefined;
+}
+
+function currentChanged(
+  secretId: string,
+  versionId: string,
+  found: string | null,
+  expect: string | null,
+): SecretStoreError {
+  return new SecretStoreError(
+    'conflict',
+    `secret ${secretId}: AWSCURRENT is ${found ?? 'on no confirmed version'}, not ${expect ?? 'on no version'} as when version ${versionId} was staged`,
+    { secretId, versionId, code: CURRENT_CHANGED },
+  );
 }
 
 export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOptions): AwsSecretsManagerStore {
@@ -192,6 +224,107 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
     }
   }
 
+  /** AWSPENDING's holder and every version's labels; a missing secret has none. */
+  async function pendingHolder(secretId: string): Promise<{ all: Map<string, string[]>; holder?: string }> {
+    const all = (await labelsOf(secretId)) ?? new Map<string, string[]>();
+    const holder = [...all].find(([, l]) => l.includes('AWSPENDING'))?.[0];
+    return holder === undefined ? { all } : { all, holder };
+  }
+
+  function pendingTaken(secretId: string, token: string, holder: string | undefined): SecretStoreError {
+    return new SecretStoreError(
+      'conflict',
+      `secret ${secretId}: version ${holder ?? '(unknown)'} of another writer holds AWSPENDING`,
+      { secretId, versionId: token, code: PENDING_TAKEN },
+    );
+  }
+
+  /**
+   * Moves AWSPENDING onto `token` only from `expect` (or from no version), then takes the version's
+   * own staging label off. AWS refuses the move when another version holds the label and is not
+   * named by RemoveFromVersionId: that refusal is the compare-and-set.
+   */
+  async function takePending(secretId: string, token: string, expect: string | null): Promise<void> {
+    const { all, holder } = await pendingHolder(secretId);
+    if (holder !== token) {
+      if (holder !== undefined && holder !== expect) throw pendingTaken(secretId, token, holder);
+      const first = holder !== undefined ? all.get(holder) : undefined;
+      if (first && first.includes('AWSCURRENT') && !first.includes(UNCONFIRMED_LABEL)) {
+        // Adopting the pending first version of a new secret: it must stay unconfirmed.
+        await updateStage(secretId, holder!, { VersionStage: UNCONFIRMED_LABEL, MoveToVersionId: holder! });
+      }
+      try {
+        await updateStage(secretId, token, {
+          VersionStage: 'AWSPENDING',
+          MoveToVersionId: token,
+          ...(holder !== undefined ? { RemoveFromVersionId: holder } : {}),
+        });
+      } catch (err) {
+        // Refused: someone moved AWSPENDING since we looked. Anything else is passed on.
+        const now = await pendingHolder(secretId).catch(() => undefined);
+        if (now && now.holder !== token && now.holder !== holder)
+          throw pendingTaken(secretId, token, now.holder);
+        throw err;
+      }
+    }
+    const own = `${STAGING_LABEL_PREFIX}${token}`;
+    if ((all.get(token) ?? []).includes(own) || holder !== token) {
+      await updateStage(secretId, token, { VersionStage: own, RemoveFromVersionId: token }).catch(
+        (err: unknown) => {
+          // Already gone (a re-run): fine.
+          if (!(err instanceof SecretStoreError && err.kind === 'invalid')) throw err;
+        },
+      );
+    }
+  }
+
+  /** stagePending under compare-and-set: put with an own label, then take AWSPENDING by CAS. */
+  async function stageWithCas(
+    secretId: string,
+    token: string,
+    text: string,
+    secrets: readonly string[],
+    expect: string | null,
+    description: string | undefined,
+  ): Promise<void> {
+    // Fail early, before a version is written, when the label is visibly someone else's.
+    const { holder } = await pendingHolder(secretId);
+    if (holder !== undefined && holder !== expect) throw pendingTaken(secretId, token, holder);
+    const put = () =>
+      client.send(
+        new PutSecretValueCommand({
+          SecretId: secretId,
+          ClientRequestToken: token,
+          SecretString: text,
+          VersionStages: [`${STAGING_LABEL_PREFIX}${token}`],
+        }),
+      );
+    try {
+      await put();
+    } catch (err) {
+      if (isCode(err, 'ResourceExistsException')) {
+        throw new SecretStoreError(
+          'conflict',
+          `secret ${secretId} already has a version ${token} with a different value`,
+          { secretId, versionId: token, code: 'ResourceExistsException' },
+        );
+      }
+      if (!isCode(err, 'ResourceNotFoundException') || !create) {
+        if (isCode(err, 'ResourceNotFoundException')) {
+          throw new SecretStoreError(
+            'not-found',
+            `cannot stage version ${token}: secret ${secretId} does not exist and store.create is false; create it first`,
+            { secretId, versionId: token, code: 'ResourceNotFoundException' },
+          );
+        }
+        throw toStoreError(err, { operation: 'PutSecretValue', secretId, versionId: token, secrets });
+      }
+      await createSecret(secretId, description);
+      await send('PutSecretValue', secretId, token, put, secrets);
+    }
+    await takePending(secretId, token, expect);
+  }
+
   const store: AwsSecretsManagerStore = {
     type: 'aws-secrets-manager',
     client,
@@ -203,7 +336,13 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
       const secrets = sensitiveParts(text);
       const existing = await fetch(secretId, { VersionId: token });
       if (existing) {
-        if (existing.text === text) return { created: false };
+        if (existing.text === text) {
+          // Put with its own label, but stopped before it took AWSPENDING: finish that.
+          if (opts?.expectPending !== undefined && !existing.labels.includes('AWSPENDING')) {
+            await takePending(secretId, token, opts.expectPending);
+          }
+          return { created: false };
+        }
         throw new SecretStoreError(
           'conflict',
           `secret ${secretId} already has a version ${token} with a different value`,
@@ -213,6 +352,10 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
             code: 'ResourceExistsException',
           },
         );
+      }
+      if (opts?.expectPending !== undefined) {
+        await stageWithCas(secretId, token, text, secrets, opts.expectPending, opts.description);
+        return { created: true };
       }
       const labels = await labelsOf(secretId);
       if (labels) {
@@ -285,11 +428,42 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
       return toVersion(secretId, await fetch(secretId, { VersionStage: 'AWSPENDING' }));
     },
 
-    async promote(secretId, versionId) {
+    async promote(secretId, versionId, opts) {
       assertSecretId(secretId);
       assertToken(secretId, versionId);
       const { all, mine } = await requireLabels(secretId, versionId);
       const currentId = [...all].find(([, labels]) => labels.includes('AWSCURRENT'))?.[0];
+      const expect = opts?.expectCurrent;
+      if (expect !== undefined && currentId !== versionId) {
+        // Compare-and-set: our version still holds AWSPENDING (read here) and AWSCURRENT is still
+        // what the rotation saw, which the UpdateSecretVersionStage below enforces atomically
+        // (RemoveFromVersionId must name the holder of AWSCURRENT, or AWS refuses).
+        if (!mine.includes('AWSPENDING')) {
+          throw new SecretStoreError(
+            'conflict',
+            `secret ${secretId}: version ${versionId} no longer holds AWSPENDING`,
+            { secretId, versionId, code: PENDING_LOST },
+          );
+        }
+        const holderLabels = currentId ? (all.get(currentId) ?? []) : [];
+        // An unconfirmed first version is "no current" to the rotation.
+        const visible = currentId !== undefined && !isUnconfirmedCurrent(holderLabels) ? currentId : null;
+        if (visible !== expect) throw currentChanged(secretId, versionId, visible, expect);
+        try {
+          await updateStage(secretId, versionId, {
+            VersionStage: 'AWSCURRENT',
+            MoveToVersionId: versionId,
+            ...(currentId ? { RemoveFromVersionId: currentId } : {}),
+          });
+        } catch (err) {
+          const now = await labelsOf(secretId).catch(() => undefined);
+          const holder = now && [...now].find(([, l]) => l.includes('AWSCURRENT'))?.[0];
+          if (now && holder !== currentId && holder !== versionId) {
+            throw currentChanged(secretId, versionId, holder ?? null, expect);
+          }
+          throw err;
+        }
+      }
       // Several calls, and any of them can fail: AWSPENDING comes off our version LAST. Until then a
       // half-done promote leaves it with AWSCURRENT and AWSPENDING, which getCurrent hides (like a
       // first pending version) and getPending returns, so a re-run reuses the same password and
@@ -298,11 +472,14 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
       // (rejected) version looks like.
       const after = new Map(all);
       if (currentId !== versionId) {
-        await updateStage(secretId, versionId, {
-          VersionStage: 'AWSCURRENT',
-          MoveToVersionId: versionId,
-          ...(currentId ? { RemoveFromVersionId: currentId } : {}),
-        });
+        // (Under compare-and-set the move above was this call.)
+        if (expect === undefined) {
+          await updateStage(secretId, versionId, {
+            VersionStage: 'AWSCURRENT',
+            MoveToVersionId: versionId,
+            ...(currentId ? { RemoveFromVersionId: currentId } : {}),
+          });
+        }
         // What AWS did: AWSCURRENT moved here, AWSPREVIOUS moved to the old current.
         for (const [id, labels] of after) {
           after.set(
@@ -335,6 +512,10 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
         await updateStage(secretId, versionId, {
           VersionStage: 'AWSPENDING',
           RemoveFromVersionId: versionId,
+        }).catch(async (err: unknown) => {
+          // Another writer took AWSPENDING meanwhile (adopting the same password): not ours to remove.
+          const now = await labelsOf(secretId).catch(() => undefined);
+          if (now?.get(versionId)?.includes('AWSPENDING') !== false) throw err;
         });
       }
     },

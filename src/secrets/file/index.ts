@@ -310,6 +310,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
           now: now(),
           description: opts?.description,
           maxVersions,
+          expectPending: opts?.expectPending,
         });
         return { result: r, changed: r.created };
       });
@@ -336,12 +337,12 @@ export function createFileStore(options: FileStoreOptions): FileStore {
       return toVersion(findByStage((await readState()).secrets.get(secretId), 'AWSPENDING'));
     },
 
-    async promote(secretId, versionId) {
+    async promote(secretId, versionId, opts) {
       assertSecretId(secretId);
       assertToken(secretId, versionId);
       await mutate(secretId, (state) => ({
         result: undefined,
-        changed: promoteIn(state, secretId, versionId).changed,
+        changed: promoteIn(state, secretId, versionId, opts?.expectCurrent).changed,
       }));
     },
 

@@ -1,5 +1,5 @@
 import type { SecretStage, SecretVersion, SecretVersionInfo } from '../types.js';
-import { SecretStoreError } from '../types.js';
+import { CURRENT_CHANGED, PENDING_LOST, PENDING_TAKEN, SecretStoreError } from '../types.js';
 
 /**
  * The file store's content, decrypted: the same version/label model as AWS Secrets Manager.
@@ -87,6 +87,8 @@ export interface StageArgs {
   now: number;
   description?: string | undefined;
   maxVersions?: number;
+  /** See StageOptions.expectPending. */
+  expectPending?: string | null | undefined;
 }
 
 /** PutSecretValue(ClientRequestToken, VersionStages: [AWSPENDING]) on the model. Mutates `state`. */
@@ -100,6 +102,14 @@ export function stagePendingIn(state: StoreState, args: StageArgs): { created: b
       'conflict',
       `secret ${secretId} already has a version ${token} with a different value`,
       { secretId, versionId: token, code: 'ResourceExistsException' },
+    );
+  }
+  const holder = findByStage(secret, 'AWSPENDING');
+  if (args.expectPending !== undefined && holder && holder.versionId !== args.expectPending) {
+    throw new SecretStoreError(
+      'conflict',
+      `secret ${secretId}: version ${holder.versionId} of another writer holds AWSPENDING`,
+      { secretId, versionId: token, code: PENDING_TAKEN },
     );
   }
   if (!secret) {
@@ -133,8 +143,30 @@ function requireVersion(
 }
 
 /** Moves AWSCURRENT to `versionId` (the old current becomes AWSPREVIOUS) and clears its AWSPENDING. */
-export function promoteIn(state: StoreState, secretId: string, versionId: string): { changed: boolean } {
+export function promoteIn(
+  state: StoreState,
+  secretId: string,
+  versionId: string,
+  expectCurrent?: string | null,
+): { changed: boolean } {
   const [secret, version] = requireVersion(state, secretId, versionId);
+  if (expectCurrent !== undefined && !version.stages.includes('AWSCURRENT')) {
+    const current = findByStage(secret, 'AWSCURRENT')?.versionId ?? null;
+    if (!version.stages.includes('AWSPENDING')) {
+      throw new SecretStoreError(
+        'conflict',
+        `secret ${secretId}: version ${versionId} no longer holds AWSPENDING`,
+        { secretId, versionId, code: PENDING_LOST },
+      );
+    }
+    if (current !== expectCurrent) {
+      throw new SecretStoreError(
+        'conflict',
+        `secret ${secretId}: AWSCURRENT is ${current ?? 'on no version'}, not ${expectCurrent ?? 'on no version'} as when this version was staged`,
+        { secretId, versionId, code: CURRENT_CHANGED },
+      );
+    }
+  }
   let changed = false;
   if (!version.stages.includes('AWSCURRENT')) {
     const old = removeStage(secret, 'AWSCURRENT');

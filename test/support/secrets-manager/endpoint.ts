@@ -20,6 +20,8 @@ export interface SecretsManagerEndpointOptions {
   region?: string;
   /** The access key the SigV4 credential scope must name (default AKIDROTATORTEST). */
   accessKeyId?: string;
+  /** The service's clock (CreatedDate of versions), epoch ms; default Date.now. */
+  now?: () => number;
 }
 
 export interface ScriptedFailure {
@@ -108,7 +110,7 @@ export async function startSecretsManagerEndpoint(
     accessKeyId: options.accessKeyId ?? 'AKIDROTATORTEST',
     secretAccessKey: 'rotator-test-secret-access-key',
   };
-  const model = new SecretsManagerModel(region);
+  const model = new SecretsManagerModel(region, options.now);
   const failures: (ScriptedFailure & { count: number; after: number })[] = [];
   const requests: RecordedRequest[] = [];
 

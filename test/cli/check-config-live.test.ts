@@ -276,6 +276,9 @@ describe('rotator check-config --live with the file store', () => {
     const plain = sandbox.clusters.add(sandboxSpec('huaweicloud-css', n, { authorityEnable: false }));
     const ncp = sandbox.clusters.add(sandboxSpec('ncp-cdss', n));
     const otc = sandbox.clusters.add(sandboxSpec('otc-css', n));
+    // One cluster per target: two targets on one cluster are a config error.
+    const otcOff = sandbox.clusters.add(sandboxSpec('otc-css', n + 1000));
+    const otcNoCreds = sandbox.clusters.add(sandboxSpec('otc-css', n + 2000));
     const keyHex = createHash('sha256').update(`key-${n}`).digest('hex');
     const path = join(dir, 'secrets.enc');
     const seeding = createFileStore({ path, keyBytes: Buffer.from(keyHex, 'hex') });
@@ -297,8 +300,8 @@ describe('rotator check-config --live with the file store', () => {
       targetFor(otc, 'ok-file'),
       targetFor(plain, 'no-security-mode'),
       targetFor(ncp, 'wrong-prefix', { config: { endpoint: `${sandbox.url}/api/xx-v1` } }),
-      { ...targetFor(otc, 'switched-off'), enabled: false },
-      targetFor(otc, 'no-creds'),
+      { ...targetFor(otcOff, 'switched-off'), enabled: false },
+      targetFor(otcNoCreds, 'no-creds'),
     ]);
     delete process.env.LIVE_SK_NO_CREDS;
     const { code, stdout, stderr } = await run('--config', file, '--live');
@@ -325,7 +328,13 @@ describe('rotator check-config --live with the file store', () => {
     // three status calls (not for the disabled target, nor without credentials), no reset; the store
     // file is byte-identical
     expectOnlyStatusCalls(3);
-    expect(plain.resetsApplied + ncp.resetsApplied + otc.resetsApplied).toBe(0);
+    expect(
+      plain.resetsApplied +
+        ncp.resetsApplied +
+        otc.resetsApplied +
+        otcOff.resetsApplied +
+        otcNoCreds.resetsApplied,
+    ).toBe(0);
     expect(readFileSync(path).equals(before)).toBe(true);
     expect(existsSync(`${path}.lock`)).toBe(false);
     expect(existsSync(`${path}.key`)).toBe(false);

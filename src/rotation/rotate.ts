@@ -9,6 +9,7 @@ import {
   secretFormatOf,
   sensitiveParts,
   type SecretContent,
+  type SecretFormat,
 } from '../secrets/format.js';
 import { CURRENT_CHANGED, PENDING_LOST, PENDING_TAKEN } from '../secrets/types.js';
 import type { SecretVersion } from '../secrets/types.js';
@@ -661,23 +662,22 @@ class RotationRun {
 
   /** A version read in the configured format; a value that is not readable stops the rotation. */
   private read(version: SecretVersion, what: string): SecretContent {
-    const format = secretFormatOf(this.req.target.config);
-    try {
-      return readSecret(version.text, format);
-    } catch (err) {
-      if (!(err instanceof SecretFormatError)) throw err;
-      throw new StepFailure({
-        kind: 'secret-unreadable',
-        detail: `secret ${this.secretId}: ${what} (version ${version.versionId}) is not readable as ${format}: found ${err.found}`,
-      });
-    }
+    return this.readWith(readSecret, version, what);
   }
 
   /** The password of a version that must hold one (a version the rotator staged). */
   private passwordOf(version: SecretVersion, what: string): string {
+    return this.readWith(readPassword, version, what);
+  }
+
+  private readWith<T>(
+    reader: (text: string, format: SecretFormat) => T,
+    version: SecretVersion,
+    what: string,
+  ): T {
     const format = secretFormatOf(this.req.target.config);
     try {
-      return readPassword(version.text, format);
+      return reader(version.text, format);
     } catch (err) {
       if (!(err instanceof SecretFormatError)) throw err;
       throw new StepFailure({

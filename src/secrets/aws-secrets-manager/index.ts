@@ -278,6 +278,46 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
     }
   }
 
+  /**
+   * PutSecretValue of a new version carrying `label`; a secret that does not exist yet is created
+   * first when `store.create` allows it.
+   */
+  async function putVersion(
+    secretId: string,
+    token: string,
+    text: string,
+    label: string,
+    secrets: readonly string[],
+    description: string | undefined,
+  ): Promise<void> {
+    const put = () =>
+      client.send(
+        new PutSecretValueCommand({
+          SecretId: secretId,
+          ClientRequestToken: token,
+          SecretString: text,
+          VersionStages: [label],
+        }),
+      );
+    try {
+      await put();
+    } catch (err) {
+      if (isCode(err, 'ResourceExistsException')) throw versionExists(secretId, token);
+      if (!isCode(err, 'ResourceNotFoundException')) {
+        throw toStoreError(err, { operation: 'PutSecretValue', secretId, versionId: token, secrets });
+      }
+      if (!create) {
+        throw new SecretStoreError(
+          'not-found',
+          `cannot stage version ${token}: secret ${secretId} does not exist and store.create is false; create it first`,
+          { secretId, versionId: token, code: 'ResourceNotFoundException' },
+        );
+      }
+      await createSecret(secretId, description);
+      await send('PutSecretValue', secretId, token, put, secrets);
+    }
+  }
+
   /** stagePending under compare-and-set: put with an own label, then take AWSPENDING by CAS. */
   async function stageWithCas(
     secretId: string,
@@ -290,38 +330,7 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
     // Fail early, before a version is written, when the label is visibly someone else's.
     const { holder } = await pendingHolder(secretId);
     if (holder !== undefined && holder !== expect) throw pendingTaken(secretId, token, holder);
-    const put = () =>
-      client.send(
-        new PutSecretValueCommand({
-          SecretId: secretId,
-          ClientRequestToken: token,
-          SecretString: text,
-          VersionStages: [`${STAGING_LABEL_PREFIX}${token}`],
-        }),
-      );
-    try {
-      await put();
-    } catch (err) {
-      if (isCode(err, 'ResourceExistsException')) {
-        throw new SecretStoreError(
-          'conflict',
-          `secret ${secretId} already has a version ${token} with a different value`,
-          { secretId, versionId: token, code: 'ResourceExistsException' },
-        );
-      }
-      if (!isCode(err, 'ResourceNotFoundException') || !create) {
-        if (isCode(err, 'ResourceNotFoundException')) {
-          throw new SecretStoreError(
-            'not-found',
-            `cannot stage version ${token}: secret ${secretId} does not exist and store.create is false; create it first`,
-            { secretId, versionId: token, code: 'ResourceNotFoundException' },
-          );
-        }
-        throw toStoreError(err, { operation: 'PutSecretValue', secretId, versionId: token, secrets });
-      }
-      await createSecret(secretId, description);
-      await send('PutSecretValue', secretId, token, put, secrets);
-    }
+    await putVersion(secretId, token, text, `${STAGING_LABEL_PREFIX}${token}`, secrets, description);
     await takePending(secretId, token, expect);
   }
 
@@ -343,15 +352,7 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
           }
           return { created: false };
         }
-        throw new SecretStoreError(
-          'conflict',
-          `secret ${secretId} already has a version ${token} with a different value`,
-          {
-            secretId,
-            versionId: token,
-            code: 'ResourceExistsException',
-          },
-        );
+        throw versionExists(secretId, token);
       }
       if (opts?.expectPending !== undefined) {
         await stageWithCas(secretId, token, text, secrets, opts.expectPending, opts.description);
@@ -371,38 +372,7 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
       } else if (create) {
         await createSecret(secretId, opts?.description);
       }
-      const put = () =>
-        client.send(
-          new PutSecretValueCommand({
-            SecretId: secretId,
-            ClientRequestToken: token,
-            SecretString: text,
-            VersionStages: ['AWSPENDING'],
-          }),
-        );
-      try {
-        await put();
-      } catch (err) {
-        if (isCode(err, 'ResourceExistsException')) {
-          throw new SecretStoreError(
-            'conflict',
-            `secret ${secretId} already has a version ${token} with a different value`,
-            { secretId, versionId: token, code: 'ResourceExistsException' },
-          );
-        }
-        if (!isCode(err, 'ResourceNotFoundException')) {
-          throw toStoreError(err, { operation: 'PutSecretValue', secretId, versionId: token, secrets });
-        }
-        if (!create) {
-          throw new SecretStoreError(
-            'not-found',
-            `cannot stage version ${token}: secret ${secretId} does not exist and store.create is false; create it first`,
-            { secretId, versionId: token, code: 'ResourceNotFoundException' },
-          );
-        }
-        await createSecret(secretId, opts?.description);
-        await send('PutSecretValue', secretId, token, put, secrets);
-      }
+      await putVersion(secretId, token, text, 'AWSPENDING', secrets, opts?.description);
       return { created: true };
     },
 
@@ -584,4 +554,17 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
     },
   };
   return store;
+}
+
+/** The same token was staged before with another value (AWS's ResourceExistsException). */
+function versionExists(secretId: string, token: string): SecretStoreError {
+  return new SecretStoreError(
+    'conflict',
+    `secret ${secretId} already has a version ${token} with a different value`,
+    {
+      secretId,
+      versionId: token,
+      code: 'ResourceExistsException',
+    },
+  );
 }

@@ -187,7 +187,6 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
       attempt: job.data.attempt + 1,
       ...(trace && !job.data.traceparent ? { traceparent: trace.traceparent } : {}),
     };
-    await job.updateData(data);
     const base = {
       rotationId,
       targetId: target.config.id,
@@ -199,6 +198,8 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
     } satisfies Partial<AuditEvent>;
     try {
       if (leaseError !== undefined) throw leaseError;
+      // Inside the try: a Redis failure here is a start that could not be recorded (and alerted).
+      await job.updateData(data);
       await ctx.state.recordRunning(target.config.id, rotationId);
       await ctx.audit.append({ ...base, type: 'rotation-started' });
     } catch (err) {
@@ -259,7 +260,7 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
                 (held) => {
                   if (held || leaseLost) return;
                   leaseLost = true;
-                  ctx.logger.warn({ targetId: target.config.id, rotationId }, 'target lease lost');
+                  logger.warn({ targetId: target.config.id, rotationId }, 'target lease lost');
                   stop.abort(new Error('target lease lost'));
                 },
                 // A Redis hiccup: the fence decides at the next write.

@@ -238,11 +238,13 @@ class RotationRun {
       await this.waitForOrphan(pending.versionId);
       // Another rotation stopped with this version pending: the cloud may hold it. Keep it alive by
       // rolling it forward under our own token (the same password), never by replacing it.
+      // Set before the version is read: if it is unreadable, the alert must still say that a
+      // pending version the cloud may hold is left in the store.
+      this.pendingStored = true;
+      this.mayBeApplied = true;
       this.passwordOf(pending, `the pending version ${pending.versionId} left by another rotation`);
       // Taken by compare-and-set from that version only.
       const adopted = pending.versionId;
-      this.pendingStored = true;
-      this.mayBeApplied = true;
       if (next >= max) this.exhausted(max);
       const token = tokens[next]!;
       await this.storeCall('stage the adopted pending version', () =>
@@ -510,8 +512,10 @@ class RotationRun {
         }
       }
     }
-    const pending = await this.deps.store.getPending(this.secretId).catch(() => undefined);
-    this.pendingStored = pending?.versionId === this.versionId;
+    // Only a successful read may clear the flag: after a failed one, our applied version may still
+    // be pending, and the alert must say so.
+    const pending = await this.deps.store.getPending(this.secretId).catch(() => null);
+    if (pending !== null) this.pendingStored = pending?.versionId === this.versionId;
     throw new StepFailure({
       kind: 'conflict',
       conflictResolution: 'fresh-rotation',

@@ -2,10 +2,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { stringify } from 'yaml';
-import { main } from '../../src/cli/main.js';
 import { type Sandbox, type SandboxCluster, startSandbox } from '../../src/sandbox/index.js';
 import { createFileStore } from '../../src/secrets/file/index.js';
 import { createStore } from '../../src/secrets/index.js';
@@ -14,6 +13,7 @@ import {
   type SecretsManagerEndpoint,
   startSecretsManagerEndpoint,
 } from '../support/secrets-manager/endpoint.js';
+import { runCliInProcess } from '../support/cli-in-process.js';
 
 /**
  * `rotator check-config --live` end to end: the real CLI in-process, the sandbox clouds over HTTP and
@@ -21,25 +21,8 @@ import {
  * sandbox's request log and the store's call log prove that it sends no reset and writes nothing.
  */
 
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += chunk.toString();
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += chunk.toString();
-    return true;
-  });
-  try {
-    const code = await main(['node', 'rotator', 'check-config', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+/** `rotator check-config ...args`, in-process. */
+const run = (...args: string[]) => runCliInProcess('check-config', ...args);
 
 /** The block a target prints: from its header line to the blank line after it. */
 function block(stdout: string, id: string): string {

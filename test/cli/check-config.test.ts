@@ -1,31 +1,13 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCliInProcess } from '../support/cli-in-process.js';
 
 const FIXTURES = 'test/fixtures/configs';
 
-/** Runs the CLI in-process, capturing what it writes. */
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += chunk.toString();
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += chunk.toString();
-    return true;
-  });
-  try {
-    const code = await main(['node', 'rotator', 'check-config', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+/** `rotator check-config ...args`, in-process. */
+const run = (...args: string[]) => runCliInProcess('check-config', ...args);
 
 /** Fixture → problems that must be printed (`path: message` lines, message matched as a prefix). */
 const broken: Record<string, string[]> = {
@@ -354,17 +336,7 @@ describe('check-config --json', () => {
 
 describe('rotator --version', () => {
   it("prints package.json's version and exits 0", async () => {
-    let stdout = '';
-    const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      stdout += chunk.toString();
-      return true;
-    });
-    let code: number;
-    try {
-      code = await main(['node', 'rotator', '--version']);
-    } finally {
-      out.mockRestore();
-    }
+    const { code, stdout } = await runCliInProcess('--version');
     const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
     expect(code).toBe(0);
     expect(stdout).toBe(`${pkg.version}\n`);

@@ -50,7 +50,13 @@ describe('the worker', () => {
       targetSchedulerId('sched'),
       'watchdog',
     ]);
-    // the job log has one line per step, without the password
+    // the job log has one line per step, without the password. Its lines are written in batches, the
+    // last before the job completes (the target's state says success a moment earlier).
+    await until('the rotation job to complete', async () =>
+      (await harness.runtime.queues.rotations.getJobState(state.lastRotationId!)) === 'completed'
+        ? true
+        : undefined,
+    );
     const { logs } = await h.runtime.queues.rotations.getJobLogs(state.lastRotationId!);
     expect(logs.some((l) => l.startsWith('apply ok'))).toBe(true);
     expect(logs.join('\n')).not.toContain(passwordOf(current)!);

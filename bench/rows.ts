@@ -118,14 +118,20 @@ export function buildRows(
   const rss = '4 peak RSS';
   if (!worker.available) missing(rss, 'worker process', 'MB', '< 200');
   const peaks = results.flatMap((r) => r.peakRss);
-  const byLabel = new Map<string, number[]>();
-  for (const p of peaks) byLabel.set(p.label, [...(byLabel.get(p.label) ?? []), p.bytes / MB]);
-  for (const [label, values] of byLabel) {
+  const byLabel = new Map<string, { values: number[]; target?: string }>();
+  for (const p of peaks) {
+    const entry = byLabel.get(p.label) ?? { values: [] };
+    entry.values.push(p.bytes / MB);
+    if (p.target) entry.target = p.target;
+    byLabel.set(p.label, entry);
+  }
+  for (const [label, { values, target }] of byLabel) {
     rows.push({
       section: rss,
       figure: label,
       unit: 'MB',
       value: summarize(values) ?? { note: 'not sampled' },
+      ...(target ? { target } : {}),
     });
   }
   return rows;

@@ -45,7 +45,11 @@ export function renderReport(r: ReportInput): string {
   const notes = r.results.flatMap((x) => x.notes);
   const findingsPath = join(r.ctx.root, 'bench', 'findings.md');
   const findings = existsSync(findingsPath) ? readFileSync(findingsPath, 'utf8').trim() : '';
-  const cmd = `npm run bench${r.args.quick ? ' -- --quick' : ''}${r.args.runs !== 2 ? ` --runs ${r.args.runs}` : ''}`;
+  const flags = [
+    ...(r.args.quick ? ['--quick'] : []),
+    ...(r.args.runs !== 3 ? [`--runs ${r.args.runs}`] : []),
+  ];
+  const cmd = `npm run bench${flags.length > 0 ? ` -- ${flags.join(' ')}` : ''}`;
   return [
     '# Benchmarks',
     '',

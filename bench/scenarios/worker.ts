@@ -55,7 +55,7 @@ export async function workerAvailability(ctx: BenchContext): Promise<WorkerAvail
 }
 
 /** Status polls 1 ms apart: the settle step waits that long before its first poll. */
-const POLL_INTERVAL_MS = 1;
+export const POLL_INTERVAL_MS = 1;
 const BIN = (ctx: BenchContext) => join(ctx.root, 'dist', 'src', 'cli', 'bin.js');
 
 interface Setup {
@@ -118,9 +118,9 @@ function writeSetup(ctx: BenchContext, sandboxUrl: string, n: number, rateLimit?
 }
 
 /** Starts `rotator worker`; resolves once it logged 'worker started', with spawn-to-reconciled time. */
-async function startWorker(
+export async function startWorker(
   ctx: BenchContext,
-  setup: Setup,
+  setup: Pick<Setup, 'configPath' | 'env'>,
   execArgv: string[] = [],
 ): Promise<{ child: ChildHandle<ChildMessage>; startToReconciledMs: number }> {
   const t0 = performance.now();

@@ -46,6 +46,8 @@ export interface AwsQuotaRun {
   storeThrottled: number | undefined;
   /** Whether this build took `store.rateLimit` (else the run went without it). */
   rateLimitSet: boolean;
+  /** Accepted quota writes by operation. */
+  acceptedBy: Record<string, number>;
 }
 
 function freePort(): Promise<number> {
@@ -159,7 +161,8 @@ export async function awsQuotaRun(ctx: BenchContext, n: number): Promise<AwsQuot
 
     child = (await startWorker(ctx, { configPath, env })).child;
     const control = createRotationControl(loaded, queues, new TargetStateStore(ctx.redis, prefix));
-    const q0 = { accepted: sm.writeQuota!.accepted, throttled: sm.writeQuota!.throttled };
+    // Seeding went straight to the model, so the quota's counts start at 0 here.
+    const quota = sm.writeQuota!;
     const t0 = performance.now();
     await control.rotate({ targets: 'all', trigger: 'cli', actor: 'bench' });
     await poll(
@@ -170,8 +173,7 @@ export async function awsQuotaRun(ctx: BenchContext, n: number): Promise<AwsQuot
       50,
     );
     const wallMs = performance.now() - t0;
-    const accepted = sm.writeQuota!.accepted - q0.accepted;
-    const throttled = sm.writeQuota!.throttled - q0.throttled;
+    const { accepted, throttled } = quota;
     const failed = await queues.rotations.getJobCountByTypes('failed');
 
     const res = await fetch(`http://127.0.0.1:${config.http.port}/metrics`, {
@@ -204,6 +206,7 @@ export async function awsQuotaRun(ctx: BenchContext, n: number): Promise<AwsQuot
       rotationRetries,
       storeThrottled,
       rateLimitSet,
+      acceptedBy: { ...quota.acceptedBy },
     };
   } finally {
     await child?.stop(30_000);
@@ -222,6 +225,13 @@ export async function runAwsQuota(ctx: BenchContext, samples: Samples): Promise<
   for (let r = 0; r < ctx.runs; r++) {
     const run = await awsQuotaRun(ctx, n);
     rateLimitSet = run.rateLimitSet;
+    if (r === 0) {
+      const by = Object.entries(run.acceptedBy)
+        .map(([op, k]) => `${op} ${(k / n).toFixed(2)}`)
+        .join(', ');
+      out.notes.push(`AWS store: quota writes per rotation by operation (run 1): ${by}.`);
+      ctx.log(`aws quota run 1: writes per rotation by operation: ${by}`);
+    }
     const writes = run.accepted + run.throttled;
     samples.add('aws.wallMs', run.wallMs);
     samples.add('aws.boundMs', run.boundMs);

@@ -238,6 +238,7 @@ describe('Secrets Manager-compatible endpoint', () => {
         accepted: 4,
         throttled: 4,
       });
+      expect(own.writeQuota?.acceptedBy).toEqual({ PutSecretValue: 3, UpdateSecretVersionStage: 1 });
       expect(own.requests.filter((r) => r.status === 400).map((r) => r.operation)).toEqual([
         'PutSecretValue',
         'UpdateSecretVersionStage',

@@ -428,6 +428,8 @@ export class WriteQuota {
   readonly operations: ReadonlySet<string>;
   accepted = 0;
   throttled = 0;
+  /** Accepted requests by operation. */
+  readonly acceptedBy: Record<string, number> = {};
   /** Arrival times of the accepted requests still inside the window, oldest first. */
   private readonly window: number[] = [];
 
@@ -452,5 +454,6 @@ export class WriteQuota {
     }
     this.window.push(now);
     this.accepted += 1;
+    this.acceptedBy[operation] = (this.acceptedBy[operation] ?? 0) + 1;
   }
 }

@@ -12,15 +12,15 @@ export interface BenchArgs {
 
 export const USAGE = `usage: npm run bench -- [--quick] [--runs N] [--only a,b] [--no-profile] [--no-write]
   --quick       1,000 targets instead of 10,000 (a smoke run; the table says so)
-  --runs N      runs per figure (default 2, for ~12 minutes at today's worker speed; each figure is
+  --runs N      runs per figure (default 3, the issue's "median of at least 3 runs"; each figure is
                 the median with min and max)
-  --only a,b    scenarios: fleet, overhead, schedules, store (default all four), provider
+  --only a,b    scenarios: fleet, overhead, schedules, store, aws (default all five), provider
   --no-profile  skip node --cpu-prof on the children
   --no-write    print the table only, leave docs/benchmarks.md alone
 Uses REDIS_URL when set (keys under a bench-* prefix, removed afterwards), else a private redis-server.`;
 
 export function parseArgs(argv: readonly string[]): BenchArgs {
-  const a: BenchArgs = { quick: false, runs: 2, only: undefined, profile: true, write: true };
+  const a: BenchArgs = { quick: false, runs: 3, only: undefined, profile: true, write: true };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--quick') a.quick = true;

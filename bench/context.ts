@@ -29,8 +29,8 @@ export interface ScenarioResult {
   rows: Row[];
   /** CPU profiles of the child, by label. */
   profiles: { label: string; summary: ProfileSummary }[];
-  /** Peak RSS of each measured child process, bytes. */
-  peakRss: { label: string; bytes: number }[];
+  /** Peak RSS of each measured child process, bytes; `target` is the issue's, where it has one. */
+  peakRss: { label: string; bytes: number; target?: string }[];
   notes: string[];
 }
 

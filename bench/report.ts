@@ -45,7 +45,11 @@ export function renderReport(r: ReportInput): string {
   const notes = r.results.flatMap((x) => x.notes);
   const findingsPath = join(r.ctx.root, 'bench', 'findings.md');
   const findings = existsSync(findingsPath) ? readFileSync(findingsPath, 'utf8').trim() : '';
-  const cmd = `npm run bench${r.args.quick ? ' -- --quick' : ''}${r.args.runs !== 2 ? ` --runs ${r.args.runs}` : ''}`;
+  const flags = [
+    ...(r.args.quick ? ['--quick'] : []),
+    ...(r.args.runs !== 3 ? [`--runs ${r.args.runs}`] : []),
+  ];
+  const cmd = `npm run bench${flags.length > 0 ? ` -- ${flags.join(' ')}` : ''}`;
   return [
     '# Benchmarks',
     '',
@@ -89,7 +93,20 @@ export function renderReport(r: ReportInput): string {
     '- **Store**: the file store (one encrypted file) under the store calls of a first rotation in',
     "  rotate()'s order — read current, previous and pending, look up 3 generation tokens, stage, promote —",
     '  100 rotations at a time over distinct secrets, stopped after 20 s: the rate is the figure.',
-    '- **Peak RSS**: VmHWM from /proc of each measured child (and its own `resourceUsage().maxRSS`).',
+    '- **AWS store**: the same sandbox fleet (200 targets, 50 ms latency, concurrency 100) rotated once by',
+    '  the real worker on `store.type: aws-secrets-manager`, against the loopback Secrets Manager endpoint',
+    "  (test/support/secrets-manager) enforcing AWS's combined quota on PutSecretValue +",
+    '  UpdateSecretVersionStage at its real rate, 50 per 1000 ms (a sliding window counted on arrival;',
+    '  CreateSecret has its own quota and is not counted). The secrets exist beforehand, as after a first',
+    '  rotation. The quota bound is the writes the endpoint accepted × 1000 ms / 50; the throttled share',
+    '  is throttled / (accepted + throttled) write requests. A rotation failed is a failed job; a',
+    "  whole-rotation retry is a run of a job beyond its first (the job's `attempts` − 1). The worker",
+    '  runs with `store.rateLimit` at the quota when its build takes the key (the Notes say which); the',
+    '  limiter counts its window as `per` plus a guard (today 10 % of `per`, at least 50 ms), so paced at the',
+    '  quota the worker cannot beat about 1.1 × the quota bound (50 writes per 1100 ms).',
+    "  `rotator_store_throttled_total` is read from the worker's /metrics at the end, when exported.",
+    "- **Peak RSS**: VmHWM from /proc of each measured child: the kernel's high-water mark over the",
+    "  process's whole life. Each worker run has its own row; the issue's target is on the plain fleet run.",
     '',
     ...(r.worker.available
       ? []

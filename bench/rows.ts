@@ -1,4 +1,5 @@
 import type { BenchContext, ScenarioResult } from './context.js';
+import { AWS_QUOTA, AWS_TARGETS } from './scenarios/aws-quota.js';
 import type { WorkerAvailability } from './scenarios/worker.js';
 import { type Samples, summarize } from './stats.js';
 import type { Row } from './table.js';
@@ -118,15 +119,43 @@ export function buildRows(
   const rss = '4 peak RSS';
   if (!worker.available) missing(rss, 'worker process', 'MB', '< 200');
   const peaks = results.flatMap((r) => r.peakRss);
-  const byLabel = new Map<string, number[]>();
-  for (const p of peaks) byLabel.set(p.label, [...(byLabel.get(p.label) ?? []), p.bytes / MB]);
-  for (const [label, values] of byLabel) {
+  const byLabel = new Map<string, { values: number[]; target?: string }>();
+  for (const p of peaks) {
+    const entry = byLabel.get(p.label) ?? { values: [] };
+    entry.values.push(p.bytes / MB);
+    if (p.target) entry.target = p.target;
+    byLabel.set(p.label, entry);
+  }
+  for (const [label, { values, target }] of byLabel) {
     rows.push({
       section: rss,
       figure: label,
       unit: 'MB',
       value: summarize(values) ?? { note: 'not sampled' },
+      ...(target ? { target } : {}),
     });
+  }
+  if (want('aws')) {
+    const aws = `5 aws store ${AWS_TARGETS}, quota ${AWS_QUOTA.max}/${AWS_QUOTA.perMs} ms`;
+    if (worker.available) {
+      add(aws, 'worker: wall time', 'ms', 'aws.wallMs');
+      add(aws, 'worker: quota bound (accepted writes / quota)', 'ms', 'aws.boundMs');
+      add(aws, 'worker: wall / quota bound', 'x', 'aws.ratio', '<= 1.15');
+      add(aws, 'worker: share of writes throttled', 'share', 'aws.throttledShare', '<= 0.01');
+      add(aws, 'worker: rotations failed', 'jobs', 'aws.failed', '0');
+      add(aws, 'worker: quota writes per rotation', 'calls', 'aws.writesPerRotation');
+      add(aws, 'worker: whole-rotation retries', 'runs', 'aws.rotationRetries');
+      const metric = s.get('aws.storeThrottled');
+      rows.push({
+        section: aws,
+        figure: 'worker: rotator_store_throttled_total',
+        unit: 'calls',
+        value: metric ?? { note: s.get('aws.wallMs') ? 'not exported by this build' : 'not run' },
+      });
+    } else {
+      missing(aws, 'worker: wall / quota bound', 'x', '<= 1.15');
+      missing(aws, 'worker: share of writes throttled', 'share', '<= 0.01');
+    }
   }
   return rows;
 }

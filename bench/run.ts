@@ -7,6 +7,7 @@ import { parseArgs } from './args.js';
 import { type BenchContext, repoRoot, type ScenarioResult } from './context.js';
 import { describeMachine } from './machine.js';
 import { renderReport } from './report.js';
+import { runAwsQuota } from './scenarios/aws-quota.js';
 import { runPipeline } from './scenarios/pipeline.js';
 import { runProviderPath } from './scenarios/provider-path.js';
 import { runSchedulesBare } from './scenarios/schedules-bare.js';
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
     if (want('provider')) results.push(await runProviderPath(ctx, samples));
     if (want('store')) results.push(await runStorePattern(ctx, samples));
     if (worker.available) results.push(await runWorkerScenarios(ctx, samples, want));
+    if (worker.available && want('aws')) results.push(await runAwsQuota(ctx, samples));
     const rows = buildRows(samples, results, ctx, worker, want);
     const table = textTable(rows);
     process.stdout.write(`${table}\n`);

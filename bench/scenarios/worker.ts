@@ -55,7 +55,7 @@ export async function workerAvailability(ctx: BenchContext): Promise<WorkerAvail
 }
 
 /** Status polls 1 ms apart: the settle step waits that long before its first poll. */
-const POLL_INTERVAL_MS = 1;
+export const POLL_INTERVAL_MS = 1;
 const BIN = (ctx: BenchContext) => join(ctx.root, 'dist', 'src', 'cli', 'bin.js');
 
 interface Setup {
@@ -118,9 +118,9 @@ function writeSetup(ctx: BenchContext, sandboxUrl: string, n: number, rateLimit?
 }
 
 /** Starts `rotator worker`; resolves once it logged 'worker started', with spawn-to-reconciled time. */
-async function startWorker(
+export async function startWorker(
   ctx: BenchContext,
-  setup: Setup,
+  setup: Pick<Setup, 'configPath' | 'env'>,
   execArgv: string[] = [],
 ): Promise<{ child: ChildHandle<ChildMessage>; startToReconciledMs: number }> {
   const t0 = performance.now();
@@ -255,7 +255,10 @@ async function schedulesRun(
     // A restart of the real worker with nothing changed: process start to schedulers reconciled.
     const restart = await startWorker(ctx, setup);
     samples.add('reconcile.restartMs', restart.startToReconciledMs);
-    out.peakRss.push({ label: 'worker process', bytes: restart.child.peakRss() });
+    out.peakRss.push({
+      label: `worker, restart with ${n.toLocaleString('en-US')} targets`,
+      bytes: restart.child.peakRss(),
+    });
     await restart.child.stop(30_000);
     ctx.log(
       `reconcile ${n}: cold ${coldMs.toFixed(0)} ms, warm ${warmMs.toFixed(0)} ms, worker restart to reconciled ${restart.startToReconciledMs.toFixed(0)} ms`,
@@ -288,7 +291,16 @@ export async function runWorkerScenarios(
         samples.add(`${label}.callsPerRotation`, run.callsPerRotation);
         samples.add(`${label}.enqueueMs`, run.enqueueMs);
         samples.add(`${label}.cpuMsPerRotation`, run.workerCpuMs / n);
-        out.peakRss.push({ label: 'worker process', bytes: run.peakRss });
+        // VmHWM: the kernel's high-water mark over the worker's whole life, start-up included.
+        out.peakRss.push(
+          label === 'fleet'
+            ? {
+                label: `worker, fleet ${n.toLocaleString('en-US')} (peak)`,
+                bytes: run.peakRss,
+                target: '< 200',
+              }
+            : { label: `worker, fleet ${n.toLocaleString('en-US')} + rate limit (peak)`, bytes: run.peakRss },
+        );
         ctx.log(
           `worker ${label} run ${r + 1}: ${run.wallMs.toFixed(0)} ms vs bound ${run.boundMs.toFixed(0)} ms ` +
             `(enqueue ${run.enqueueMs.toFixed(0)} ms, ${run.callsPerRotation.toFixed(2)} calls/rotation)`,
@@ -308,7 +320,10 @@ export async function runWorkerScenarios(
       samples.add('pipeline.cpuMsPerJob', run.workerCpuMs / jobs);
       samples.add('pipeline.extraCpuMsPerJob', (run.workerCpuMs - bare.workerCpuMs) / jobs);
       samples.add('pipeline.redisCpuMsPerJob', run.redisCpuMs / jobs);
-      out.peakRss.push({ label: 'worker process', bytes: run.peakRss });
+      out.peakRss.push({
+        label: `worker, ${jobs.toLocaleString('en-US')} jobs at 0 ms latency`,
+        bytes: run.peakRss,
+      });
       out.peakRss.push({ label: 'bare BullMQ worker', bytes: bare.peakRss });
       if (r === 0) {
         const mix = (m: [string, number][]) =>

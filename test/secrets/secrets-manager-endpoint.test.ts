@@ -184,4 +184,82 @@ describe('Secrets Manager-compatible endpoint', () => {
     expect(res).toMatchObject({ name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
     expect(sm.requests.at(-1)).toMatchObject({ operation: 'DescribeSecret', status: 400 });
   });
+
+  it('write quota: PutSecretValue + UpdateSecretVersionStage share max per window, reads and CreateSecret do not count', async () => {
+    let t = 1_000_000;
+    const own = await startSecretsManagerEndpoint({ now: () => t, writeQuota: { max: 3, perMs: 1000 } });
+    const c = new SecretsManagerClient(own.clientConfig());
+    try {
+      const n = name();
+      const [a, b, d, e] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+      await c.send(new CreateSecretCommand({ Name: n, ClientRequestToken: a, SecretString: 'A' }));
+      const put = (token: string, value: string) =>
+        c.send(
+          new PutSecretValueCommand({
+            SecretId: n,
+            ClientRequestToken: token,
+            SecretString: value,
+            VersionStages: ['AWSPENDING'],
+          }),
+        );
+      await put(b, 'B'); // t = 0 ms into the window
+      t += 400;
+      await c.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: n,
+          VersionStage: 'AWSCURRENT',
+          MoveToVersionId: b,
+          RemoveFromVersionId: a,
+        }),
+      );
+      await put(d, 'D'); // 3rd write within 1000 ms: the last one allowed
+      const before = own.labels(n);
+      const throttled = await put(e, 'E').catch((err: unknown) => err);
+      expect(throttled).toMatchObject({
+        name: 'ThrottlingException',
+        message: 'Rate exceeded',
+        $metadata: { httpStatusCode: 400 },
+      });
+      const stage = await c
+        .send(new UpdateSecretVersionStageCommand({ SecretId: n, VersionStage: 'X', MoveToVersionId: d }))
+        .catch((err: unknown) => err);
+      expect(stage).toMatchObject({ name: 'ThrottlingException' });
+      // A throttled write changes nothing; reads are not limited.
+      expect(own.labels(n)).toEqual(before);
+      await c.send(new GetSecretValueCommand({ SecretId: n }));
+      await c.send(new DescribeSecretCommand({ SecretId: n }));
+      // The window slides: 1000 ms after the first write one slot frees, not two.
+      t += 599; // 999 ms after the first write
+      await expect(put(e, 'E')).rejects.toMatchObject({ name: 'ThrottlingException' });
+      t += 1;
+      await put(e, 'E');
+      await expect(put(randomUUID(), 'F')).rejects.toMatchObject({ name: 'ThrottlingException' });
+      expect({ accepted: own.writeQuota?.accepted, throttled: own.writeQuota?.throttled }).toEqual({
+        accepted: 4,
+        throttled: 4,
+      });
+      expect(own.writeQuota?.acceptedBy).toEqual({ PutSecretValue: 3, UpdateSecretVersionStage: 1 });
+      expect(own.requests.filter((r) => r.status === 400).map((r) => r.operation)).toEqual([
+        'PutSecretValue',
+        'UpdateSecretVersionStage',
+        'PutSecretValue',
+        'PutSecretValue',
+      ]);
+    } finally {
+      c.destroy();
+      await own.close();
+    }
+  });
+
+  it('without writeQuota nothing is throttled and nothing is counted', async () => {
+    expect(sm.writeQuota).toBeUndefined();
+    const n = name();
+    await client.send(new CreateSecretCommand({ Name: n }));
+    for (let i = 0; i < 60; i++) {
+      await client.send(
+        new PutSecretValueCommand({ SecretId: n, ClientRequestToken: randomUUID(), SecretString: String(i) }),
+      );
+    }
+    expect(sm.requests.filter((r) => r.secretId === n && r.status !== 200)).toEqual([]);
+  });
 });

@@ -2,13 +2,21 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
-import { AwsError, OPERATIONS, type Operation, SecretsManagerModel } from './model.js';
+import {
+  AwsError,
+  OPERATIONS,
+  type Operation,
+  SecretsManagerModel,
+  WriteQuota,
+  type WriteQuotaOptions,
+} from './model.js';
 
 /**
  * A Secrets Manager-compatible endpoint on 127.0.0.1 for tests: the JSON 1.1 protocol
  * (`X-Amz-Target: secretsmanager.<Operation>`), the documented semantics of the operations the
  * store uses (see model.ts), SigV4-shaped Authorization required, error bodies as AWS sends them
- * (`{"__type", "message"}`), and scripted failures (throttling, 5xx) for tests.
+ * (`{"__type", "message"}`), scripted failures (throttling, 5xx) for tests, and optionally AWS's
+ * combined write quota (`writeQuota`), counted as AWS counts it.
  *
  *   const sm = await startSecretsManagerEndpoint();
  *   const store = createStore({ type: 'aws-secrets-manager', region: sm.region, endpoint: sm.url, create: true },
@@ -22,6 +30,12 @@ export interface SecretsManagerEndpointOptions {
   accessKeyId?: string;
   /** The service's clock (CreatedDate of versions), epoch ms; default Date.now. */
   now?: () => number;
+  /**
+   * Enforce AWS's combined write quota (see WriteQuota in model.ts), e.g. `{ max: 50, perMs: 1000 }`
+   * as AWS does, or scaled down for a benchmark. Time comes from `now` when given, else
+   * performance.now(). Default: no quota.
+   */
+  writeQuota?: WriteQuotaOptions;
 }
 
 export interface ScriptedFailure {
@@ -57,6 +71,8 @@ export interface SecretsManagerEndpoint {
   /** Every request answered, oldest first (operation, SecretId, status; never a body). */
   readonly requests: readonly RecordedRequest[];
   readonly model: SecretsManagerModel;
+  /** The write quota and its counts (accepted, throttled), when `writeQuota` was given. */
+  readonly writeQuota: WriteQuota | undefined;
   close(): Promise<void>;
 }
 
@@ -111,6 +127,10 @@ export async function startSecretsManagerEndpoint(
     secretAccessKey: 'rotator-test-secret-access-key',
   };
   const model = new SecretsManagerModel(region, options.now);
+  const quotaNow = options.now ?? (() => performance.now());
+  const quota = options.writeQuota
+    ? new WriteQuota(options.writeQuota.max, options.writeQuota.perMs, options.writeQuota.operations)
+    : undefined;
   const failures: (ScriptedFailure & { count: number; after: number })[] = [];
   const requests: RecordedRequest[] = [];
 
@@ -158,6 +178,8 @@ export async function startSecretsManagerEndpoint(
             `Operation ${operation || '(none)'} is not supported.`,
           );
         }
+        // The quota counts a request when it arrives, before the service looks at its parameters.
+        quota?.admit(operation, quotaNow());
         const scripted = failures.findIndex((f) => f.operation === undefined || f.operation === operation);
         const f = scripted >= 0 ? failures[scripted]! : undefined;
         if (f && f.after > 0) {
@@ -189,6 +211,7 @@ export async function startSecretsManagerEndpoint(
     region,
     credentials,
     model,
+    writeQuota: quota,
     requests,
     clientConfig: (overrides = {}) => ({
       region,

@@ -397,3 +397,63 @@ export const OPERATIONS = [
   'RestoreSecret',
 ] as const;
 export type Operation = (typeof OPERATIONS)[number];
+
+/**
+ * AWS's combined request quota on the calls that write a secret's value or labels. The AWS Secrets
+ * Manager quotas page (docs.aws.amazon.com/secretsmanager/latest/userguide/reference_limits.html)
+ * lists "Combined rate of PutSecretValue, RemoveRegionsFromReplication, ReplicateSecretToRegion,
+ * StopReplicationToReplica, UpdateSecret, and UpdateSecretVersionStage API requests: each supported
+ * Region: 50 per second, not adjustable". CreateSecret is not in that row (the page gives it a
+ * quota of its own), so it is not counted here; of the six, this model implements PutSecretValue and
+ * UpdateSecretVersionStage. Over the quota AWS answers 400 `ThrottlingException` "Rate exceeded".
+ */
+export const QUOTA_WRITE_OPERATIONS: readonly Operation[] = ['PutSecretValue', 'UpdateSecretVersionStage'];
+
+export interface WriteQuotaOptions {
+  /** Requests allowed in any window of `perMs` (AWS: 50 per 1000 ms). */
+  max: number;
+  perMs: number;
+  /** The operations that share the quota (default QUOTA_WRITE_OPERATIONS). */
+  operations?: readonly Operation[];
+}
+
+/**
+ * The quota as a sliding-window log, counted when a request arrives: a request is accepted while
+ * fewer than `max` accepted requests arrived in the last `perMs`, so no window of `perMs` ever holds
+ * more than `max`. AWS does not document its algorithm; this is the strictest reading of "N per
+ * second" (a token bucket would also let a full bucket's burst through). Throttled requests do not
+ * take a slot. Counts what it accepted and throttled.
+ */
+export class WriteQuota {
+  readonly operations: ReadonlySet<string>;
+  accepted = 0;
+  throttled = 0;
+  /** Accepted requests by operation. */
+  readonly acceptedBy: Record<string, number> = {};
+  /** Arrival times of the accepted requests still inside the window, oldest first. */
+  private readonly window: number[] = [];
+
+  constructor(
+    readonly max: number,
+    readonly perMs: number,
+    operations: readonly Operation[] = QUOTA_WRITE_OPERATIONS,
+  ) {
+    if (!Number.isInteger(max) || max < 1)
+      throw new RangeError(`writeQuota.max must be an integer >= 1, got ${max}`);
+    if (!(perMs > 0)) throw new RangeError(`writeQuota.perMs must be > 0, got ${perMs}`);
+    this.operations = new Set(operations);
+  }
+
+  /** Whether `operation` arriving at `now` (ms) may go ahead; throws the AWS throttle when not. */
+  admit(operation: string, now: number): void {
+    if (!this.operations.has(operation)) return;
+    while (this.window.length > 0 && this.window[0]! <= now - this.perMs) this.window.shift();
+    if (this.window.length >= this.max) {
+      this.throttled += 1;
+      throw new AwsError('ThrottlingException', 'Rate exceeded', 400);
+    }
+    this.window.push(now);
+    this.accepted += 1;
+    this.acceptedBy[operation] = (this.acceptedBy[operation] ?? 0) + 1;
+  }
+}

@@ -67,6 +67,16 @@ export interface FileStoreOptions {
    * than both this many bytes (default 1 MiB) and the snapshot's size. Small values are for tests.
    */
   compactBytes?: number | undefined;
+  /**
+   * The journal's sync and truncate calls (default: the file handle's own). Tests pass versions
+   * that fail or wait, to show what a failed sync or a failed cut leaves behind.
+   */
+  journalIo?: Partial<JournalIo> | undefined;
+}
+
+export interface JournalIo {
+  datasync(handle: fs.FileHandle): Promise<void>;
+  truncate(handle: fs.FileHandle, length: number): Promise<void>;
 }
 
 export const DEFAULT_COMPACT_BYTES = 1024 * 1024;
@@ -89,6 +99,10 @@ export function createFileStore(options: FileStoreOptions): FileStore {
   const lockPath = lockPathFor(path);
   const journalPath = `${path}.journal`;
   const compactBytes = options.compactBytes ?? DEFAULT_COMPACT_BYTES;
+  const io: JournalIo = {
+    datasync: options.journalIo?.datasync ?? ((h) => h.datasync()),
+    truncate: options.journalIo?.truncate ?? ((h, length) => h.truncate(length)),
+  };
   const now = options.now ?? Date.now;
   const maxVersions = options.maxVersions ?? DEFAULT_MAX_VERSIONS;
   const configuredKey = options.keyBytes ?? (options.key ? keyFromRef(options.key, options.env) : undefined);
@@ -514,7 +528,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
         }
         if (read.end < size) {
           try {
-            await handle.truncate(read.end);
+            await io.truncate(handle, read.end);
           } catch (err) {
             throw new SecretStoreError(
               'unavailable',
@@ -524,9 +538,9 @@ export function createFileStore(options: FileStoreOptions): FileStore {
             );
           }
         }
-        await handle.datasync();
+        await io.datasync(handle);
         await writeCommitted(handle, key, generation, read.end);
-        await handle.datasync();
+        await io.datasync(handle);
         loaded = {
           ...loaded,
           state,
@@ -538,7 +552,12 @@ export function createFileStore(options: FileStoreOptions): FileStore {
       return { loaded, handle };
     } catch (err) {
       await handle.close();
-      throw err;
+      if (err instanceof SecretStoreError) throw err;
+      throw new SecretStoreError(
+        'unavailable',
+        `cannot recover journal ${journalPath} (${codeOf(err)}); nothing was marked committed`,
+        { cause: err },
+      );
     }
   }
 
@@ -585,11 +604,11 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     const end = journal.committed + record.length;
     try {
       await writeAt(handle, record, journal.committed);
-      await handle.datasync();
+      await io.datasync(handle);
     } catch (err) {
       try {
-        await handle.truncate(journal.committed);
-        await handle.datasync();
+        await io.truncate(handle, journal.committed);
+        await io.datasync(handle);
       } catch (undoErr) {
         poisoned = new SecretStoreError(
           'unavailable',
@@ -675,9 +694,11 @@ export function createFileStore(options: FileStoreOptions): FileStore {
   let recoveryTried = false;
   async function recoverOnce(): Promise<void> {
     recoveryTried = true;
+    // A poisoned store would recover its own failed commit: that is for a new store object.
+    if (poisoned) return;
     let lock;
     try {
-      lock = await acquireFileLock(path, { timeoutMs: options.lockTimeoutMs });
+      lock = await acquireFileLock(path, { timeoutMs: Math.min(options.lockTimeoutMs ?? 2_000, 2_000) });
     } catch {
       return; // Held by a live writer: it finishes (or recovers) the commit itself.
     }

@@ -1,5 +1,6 @@
 // Child process for the file store's crash and concurrency tests. Imports the BUILT store.
-//   loop <path> <secretId>              stage + promote seq n+1, n+2, ... forever; prints "ok <n>" after each promote
+//   loop <path> <secretId> [compactBytes]  stage + promote seq n+1, n+2, ... forever; prints "ok <n>" after each promote
+//                                       (compactBytes 0: compacts whenever the journal outgrows the snapshot)
 //   hold-lock <path>                    takes the store's lock, prints "locked", never lets go
 //   worker <path> <workerId> <count>    stages + promotes <count> versions on "shared" and "own-<workerId>"
 import { createFileStore } from '../../dist/src/secrets/file/index.js';
@@ -17,8 +18,12 @@ function seqValue(n) {
 }
 
 if (mode === 'loop') {
-  const [secretId] = args;
-  const store = createFileStore({ path, lockTimeoutMs: 20_000 });
+  const [secretId, compactBytes] = args;
+  const store = createFileStore({
+    path,
+    lockTimeoutMs: 20_000,
+    compactBytes: compactBytes === undefined ? undefined : Number(compactBytes),
+  });
   const current = await store.getCurrent(secretId);
   let n = current ? JSON.parse(current.text).seq : 0;
   say('ready');

@@ -71,59 +71,66 @@ afterEach(async () => {
 });
 
 describe('file store across processes', () => {
-  it('survives SIGKILL at random moments: the file is always the old or the new state', async () => {
-    const path = join(dir, 'secrets.enc');
-    const KILLS = 25;
-    let acked = 0;
-    let staleLocks = 0;
-    let progressed = 0;
-    for (let i = 0; i < KILLS; i++) {
-      const child = start(['loop', path, 'db/main']);
-      await child.waitFor((l) => l === 'ready');
-      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 120)));
-      await kill(child);
-      const oks = child.lines.filter((l) => l.startsWith('ok ')).map((l) => Number(l.slice(3)));
-      if (oks.length) progressed += 1;
-      acked = Math.max(acked, ...oks);
-      if (
-        await stat(`${path}.lock`).then(
-          () => true,
-          () => false,
+  it.each([
+    ['appending to the journal', []],
+    ['compacting every few commits', ['0']],
+  ])(
+    'survives SIGKILL at random moments %s: always the old or the new state',
+    async (_label, extra) => {
+      const path = join(dir, 'secrets.enc');
+      const KILLS = 25;
+      let acked = 0;
+      let staleLocks = 0;
+      let progressed = 0;
+      for (let i = 0; i < KILLS; i++) {
+        const child = start(['loop', path, 'db/main', ...extra]);
+        await child.waitFor((l) => l === 'ready');
+        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 120)));
+        await kill(child);
+        const oks = child.lines.filter((l) => l.startsWith('ok ')).map((l) => Number(l.slice(3)));
+        if (oks.length) progressed += 1;
+        acked = Math.max(acked, ...oks);
+        if (
+          await stat(`${path}.lock`).then(
+            () => true,
+            () => false,
+          )
         )
-      )
-        staleLocks += 1;
+          staleLocks += 1;
 
-      // Opens, decrypts and parses: never corrupt.
-      const store = createFileStore({ path });
-      const current = await store.getCurrent('db/main');
-      const seq = current ? Number((JSON.parse(current.text) as { seq: number }).seq) : 0;
-      // Promoted in the file but killed before it could print "ok": one step ahead at most.
-      expect([acked, acked + 1]).toContain(seq);
-      acked = seq;
-      if (current) {
-        expect(current.versionId).toBe(seqToken(seq));
-        expect(passwordOf(current)).toBe(`pw-${seq}-ä漢"\\`);
+        // Opens, decrypts and parses: never corrupt.
+        const store = createFileStore({ path });
+        const current = await store.getCurrent('db/main');
+        const seq = current ? Number((JSON.parse(current.text) as { seq: number }).seq) : 0;
+        // Promoted in the file but killed before it could print "ok": one step ahead at most.
+        expect([acked, acked + 1]).toContain(seq);
+        acked = seq;
+        if (current) {
+          expect(current.versionId).toBe(seqToken(seq));
+          expect(passwordOf(current)).toBe(`pw-${seq}-ä漢"\\`);
+        }
+        const described = (await store.describe('db/main')) ?? [];
+        const withStage = (s: string) => described.filter((v) => v.stages.includes(s as 'AWSCURRENT'));
+        expect(withStage('AWSCURRENT').length).toBe(seq > 0 ? 1 : 0);
+        expect(withStage('AWSPREVIOUS').map((v) => v.versionId)).toEqual(seq > 1 ? [seqToken(seq - 1)] : []);
+        // Killed between stage and promote: the pending version is the next one.
+        for (const v of withStage('AWSPENDING')) expect(v.versionId).toBe(seqToken(seq + 1));
       }
-      const described = (await store.describe('db/main')) ?? [];
-      const withStage = (s: string) => described.filter((v) => v.stages.includes(s as 'AWSCURRENT'));
-      expect(withStage('AWSCURRENT').length).toBe(seq > 0 ? 1 : 0);
-      expect(withStage('AWSPREVIOUS').map((v) => v.versionId)).toEqual(seq > 1 ? [seqToken(seq - 1)] : []);
-      // Killed between stage and promote: the pending version is the next one.
-      for (const v of withStage('AWSPENDING')) expect(v.versionId).toBe(seqToken(seq + 1));
-    }
-    // A last run recovers whatever lock the last kill left and cleans temporary files up.
-    const last = start(['loop', path, 'db/main']);
-    await last.waitFor((l) => l.startsWith('ok '));
-    await kill(last);
-    const final = Number(
-      (JSON.parse((await createFileStore({ path }).getCurrent('db/main'))!.text) as { seq: number }).seq,
-    );
-    expect(final).toBeGreaterThan(acked);
-    expect(progressed).toBeGreaterThan(0);
-    console.info(
-      `file store crash test: ${KILLS} kills, ${progressed} runs progressed, ${staleLocks} stale locks`,
-    );
-  }, 120_000);
+      // A last run recovers whatever lock the last kill left and cleans temporary files up.
+      const last = start(['loop', path, 'db/main', ...extra]);
+      await last.waitFor((l) => l.startsWith('ok '));
+      await kill(last);
+      const final = Number(
+        (JSON.parse((await createFileStore({ path }).getCurrent('db/main'))!.text) as { seq: number }).seq,
+      );
+      expect(final).toBeGreaterThan(acked);
+      expect(progressed).toBeGreaterThan(0);
+      console.info(
+        `file store crash test: ${KILLS} kills, ${progressed} runs progressed, ${staleLocks} stale locks`,
+      );
+    },
+    120_000,
+  );
 
   it('recovers the lock of a process killed while holding it', async () => {
     const path = join(dir, 'secrets.enc');
@@ -176,6 +183,6 @@ describe('file store across processes', () => {
       expect((await store.getCurrent(`own-${w}`))?.versionId).toBe(token(w, COUNT - 1));
       expect((await store.getPrevious(`own-${w}`))?.versionId).toBe(token(w, COUNT - 2));
     }
-    expect((await readdir(dir)).sort()).toEqual(['secrets.enc', 'secrets.enc.key']);
+    expect((await readdir(dir)).sort()).toEqual(['secrets.enc', 'secrets.enc.journal', 'secrets.enc.key']);
   }, 120_000);
 });

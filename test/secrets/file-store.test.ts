@@ -8,6 +8,7 @@ import { createStore, STORE_TYPES } from '../../src/secrets/index.js';
 import { createFileStore } from '../../src/secrets/file/index.js';
 import { open, seal } from '../../src/secrets/file/envelope.js';
 import { decodeKey } from '../../src/secrets/file/key.js';
+import { RECORD_OVERHEAD, RECORDS_OFFSET } from '../../src/secrets/file/journal.js';
 import { acquireFileLock } from '../../src/util/file-lock.js';
 import { SecretStoreError } from '../../src/secrets/types.js';
 import { jsonSecret, passwordIn } from '../support/secret-text.js';
@@ -32,6 +33,15 @@ async function caught(p: Promise<unknown>): Promise<SecretStoreError> {
   return err as SecretStoreError;
 }
 
+/** Records in a journal, walking the length prefixes. */
+async function journalRecordCount(path: string): Promise<number> {
+  const journal = await readFile(`${path}.journal`);
+  let n = 0;
+  for (let pos = RECORDS_OFFSET; pos < journal.length; pos += RECORD_OVERHEAD + journal.readUInt32BE(pos))
+    n++;
+  return n;
+}
+
 /** A pid that surely does not run: a child that has exited. */
 async function deadPid(): Promise<number> {
   const child = spawn(process.execPath, ['-e', '']);
@@ -41,31 +51,60 @@ async function deadPid(): Promise<number> {
 }
 
 describe('file store: encryption and keys', () => {
-  it('creates a 0600 key file and a 0600 store file that does not hold the password in clear', async () => {
+  it('creates a 0600 key file and 0600 store and journal files that do not hold the password in clear', async () => {
     const path = join(dir, 'secrets.enc');
     const store = createStore({ type: 'file', path });
     const val = value();
-    await store.stagePending('db/main', randomUUID(), val);
+    const t = randomUUID();
+    await store.stagePending('db/main', t, val);
+    // The second commit goes to the journal.
+    const val2 = value();
+    await store.stagePending('db/main', randomUUID(), val2);
     expect((await stat(`${path}.key`)).mode & 0o777).toBe(0o600);
     expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect((await stat(`${path}.journal`)).mode & 0o777).toBe(0o600);
     const bytes = await readFile(path);
+    const journal = await readFile(`${path}.journal`);
     expect(bytes.subarray(0, 4).toString('ascii')).toBe('SRFS');
-    expect(bytes.includes(Buffer.from(passwordIn(val)))).toBe(false);
-    expect(bytes.includes(Buffer.from('admin'))).toBe(false);
+    expect(journal.subarray(0, 4).toString('ascii')).toBe('SRFJ');
+    expect(journal.length).toBeGreaterThan(100);
+    for (const b of [bytes, journal]) {
+      for (const secret of [passwordIn(val), passwordIn(val2), 'admin']) {
+        expect(b.includes(Buffer.from(secret))).toBe(false);
+      }
+    }
     expect(decodeKey(await readFile(`${path}.key`, 'utf8'))).toHaveLength(32);
     // No temporary files or lock left behind.
-    expect((await readdir(dir)).sort()).toEqual(['secrets.enc', 'secrets.enc.key']);
+    expect((await readdir(dir)).sort()).toEqual(['secrets.enc', 'secrets.enc.journal', 'secrets.enc.key']);
   });
 
   it('encrypts every write with a fresh IV', async () => {
     const path = join(dir, 's.enc');
-    const store = createFileStore({ path });
+    // compactBytes 0: a commit compacts as soon as the journal is larger than the snapshot.
+    const store = createFileStore({ path, compactBytes: 0 });
     const t = randomUUID();
     await store.stagePending('a', t, value());
     const first = await readFile(path);
     await store.promote('a', t);
+    await store.dropPending('a', t).catch(() => undefined);
+    const t2 = randomUUID();
+    await store.stagePending('a', t2, value());
+    await store.promote('a', t2);
     const second = await readFile(path);
     expect(first.subarray(5, 17).equals(second.subarray(5, 17))).toBe(false);
+    // Journal records: IV after the 4-byte length and 16-byte MAC of each.
+    const jpath = join(dir, 'j.enc');
+    const appender = createFileStore({ path: jpath });
+    for (let i = 0; i < 3; i++) await appender.stagePending('a', randomUUID(), value());
+    const journal = await readFile(`${jpath}.journal`);
+    const ivs = new Set<string>();
+    let pos = RECORDS_OFFSET;
+    while (pos < journal.length) {
+      ivs.add(journal.subarray(pos + 20, pos + 32).toString('hex'));
+      pos += RECORD_OVERHEAD + journal.readUInt32BE(pos);
+    }
+    expect(await journalRecordCount(jpath)).toBe(2);
+    expect(ivs.size).toBe(2);
   });
 
   it('refuses a key file that group or others can read, naming the file', async () => {
@@ -175,7 +214,7 @@ describe('file store: encryption and keys', () => {
 });
 
 describe('file store: state format', () => {
-  it('reads a format-1 file (string maps) as the JSON it stood for, and writes format 2', async () => {
+  it('reads a format-1 file (string maps) as the JSON it stood for, and writes format 3', async () => {
     const path = join(dir, 'old.enc');
     const key = randomBytes(32);
     const t = randomUUID();
@@ -208,8 +247,47 @@ describe('file store: state format', () => {
       format: number;
       secrets: { versions: { text: string }[] }[];
     };
-    expect(written.format).toBe(2);
+    expect(written.format).toBe(3);
     expect(written.secrets[0]!.versions.map((v) => v.text)).toEqual([text, 'a bare password']);
+    // Reopened: the migrated snapshot and the journal read back the same.
+    expect(await createFileStore({ path, keyBytes: key }).getPending('db/main')).toEqual({
+      versionId: t2,
+      text: 'a bare password',
+    });
+  });
+
+  it('opens a format-2 single-file store, migrates it at the first commit and keeps every version', async () => {
+    const path = join(dir, 'v2.enc');
+    const key = randomBytes(32);
+    const t = randomUUID();
+    const text = value();
+    const v2 = {
+      format: 2,
+      secrets: [
+        { id: 'a', createdAt: 5, versions: [{ versionId: t, text, stages: ['AWSCURRENT'], createdAt: 5 }] },
+      ],
+    };
+    await writeFile(path, seal(key, Buffer.from(JSON.stringify(v2))), { mode: 0o600 });
+    const store = createFileStore({ path, keyBytes: key });
+    expect(await store.getCurrent('a')).toEqual({ versionId: t, text });
+    const t2 = randomUUID();
+    await store.stagePending('a', t2, 'next');
+    await store.promote('a', t2);
+    const reopened = createFileStore({ path, keyBytes: key });
+    expect(await reopened.getCurrent('a')).toEqual({ versionId: t2, text: 'next' });
+    expect(await reopened.getPrevious('a')).toEqual({ versionId: t, text });
+    expect(JSON.parse(open(key, await readFile(path)).toString('utf8')).format).toBe(3);
+    expect((await readdir(dir)).sort()).toEqual(['v2.enc', 'v2.enc.journal']);
+  });
+
+  it('refuses a snapshot of the withdrawn journal build instead of ignoring its journal', async () => {
+    const path = join(dir, 'withdrawn.enc');
+    const key = randomBytes(32);
+    const withdrawn = { format: 2, generation: 'ab'.repeat(16), secrets: [] };
+    await writeFile(path, seal(key, Buffer.from(JSON.stringify(withdrawn))));
+    const err = await caught(createFileStore({ path, keyBytes: key }).describe('a'));
+    expect(err.kind).toBe('corrupt');
+    expect(err.message).toMatch(/withdrawn journal build/);
   });
 });
 

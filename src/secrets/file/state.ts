@@ -26,11 +26,22 @@ export interface StoreState {
 }
 
 /**
- * 2: a version holds its text. 1 (read, never written): a version held an object of strings, the
- * rotator's JSON before secrets were kept opaque; it reads as the text the rotator wrote for it.
+ * 3: a snapshot continued by a journal (journal.ts): it names its generation (the journal that
+ * continues it) and the generation it replaced (whose journal's commits it holds). 2 (read, and
+ * written only without a generation): a version holds its text; a single-file store. 1 (read,
+ * never written): a version held an object of strings, the rotator's JSON before secrets were kept
+ * opaque; it reads as the text the rotator wrote for it.
  */
-export const STATE_FORMAT = 2;
+export const STATE_FORMAT = 3;
+const TEXT_FORMAT = 2;
 const LEGACY_FORMAT = 1;
+
+/** What a format 3 snapshot says about its journal: generations as 32 hex digits. */
+export interface SnapshotMeta {
+  generation: string;
+  /** The generation whose journal this snapshot absorbed; null for a store's first snapshot. */
+  replaces: string | null;
+}
 
 /** AWS keeps about 100 versions; so do we, never dropping a labelled one. */
 export const DEFAULT_MAX_VERSIONS = 100;
@@ -196,15 +207,34 @@ export function dropPendingIn(state: StoreState, secretId: string, versionId: st
 
 interface SerializedState {
   format: number;
+  generation?: string;
+  replaces?: string | null;
   secrets: ({ id: string } & StoredSecret)[];
 }
 
-export function serializeState(state: StoreState): string {
-  const out: SerializedState = {
-    format: STATE_FORMAT,
-    secrets: [...state.secrets].map(([id, s]) => ({ id, ...s })),
-  };
-  return JSON.stringify(out);
+function head(meta: SnapshotMeta | undefined): string {
+  return meta
+    ? `{"format":${STATE_FORMAT},"generation":${JSON.stringify(meta.generation)},"replaces":${JSON.stringify(meta.replaces)},"secrets":[`
+    : `{"format":${TEXT_FORMAT},"secrets":[`;
+}
+
+/** Format 3 with `meta`; format 2 (a single-file store, for tests) without. */
+export function serializeState(state: StoreState, meta?: SnapshotMeta): string {
+  return `${head(meta)}${[...state.secrets].map(([id, s]) => JSON.stringify({ id, ...s })).join(',')}]}`;
+}
+
+/** One secret as serializeState writes it, cached in `fragments` (see serializeStateWith). */
+export function secretFragment(
+  id: string,
+  s: StoredSecret,
+  fragments: WeakMap<StoredSecret, string>,
+): string {
+  let part = fragments.get(s);
+  if (part === undefined) {
+    part = JSON.stringify({ id, ...s });
+    fragments.set(s, part);
+  }
+  return part;
 }
 
 /**
@@ -212,8 +242,12 @@ export function serializeState(state: StoreState): string {
  * secret object: a caller that never mutates a serialized secret in place, but replaces it with a
  * changed copy, pays for the changed secrets only).
  */
-export function serializeStateWith(state: StoreState, fragments: WeakMap<StoredSecret, string>): string {
-  return serializeStateChunks(state, fragments).join('');
+export function serializeStateWith(
+  state: StoreState,
+  fragments: WeakMap<StoredSecret, string>,
+  meta?: SnapshotMeta,
+): string {
+  return serializeStateChunks(state, fragments, undefined, meta).join('');
 }
 
 /**
@@ -225,16 +259,13 @@ export function serializeStateChunks(
   state: StoreState,
   fragments: WeakMap<StoredSecret, string>,
   chunkChars = 64 * 1024,
+  meta?: SnapshotMeta,
 ): string[] {
   const chunks: string[] = [];
-  let current = `{"format":${STATE_FORMAT},"secrets":[`;
+  let current = head(meta);
   let first = true;
   for (const [id, s] of state.secrets) {
-    let part = fragments.get(s);
-    if (part === undefined) {
-      part = JSON.stringify({ id, ...s });
-      fragments.set(s, part);
-    }
+    const part = secretFragment(id, s, fragments);
     const piece = first ? part : `,${part}`;
     first = false;
     if (current.length > 0 && current.length + piece.length > chunkChars) {
@@ -250,39 +281,71 @@ const STAGES = new Set<string>(['AWSCURRENT', 'AWSPENDING', 'AWSPREVIOUS']);
 
 /** Parses decrypted content; throws a plain Error describing the first problem (the caller wraps it). */
 export function parseState(text: string): StoreState {
+  return parseSnapshot(text).state;
+}
+
+const GENERATION_HEX = /^[0-9a-f]{32}$/;
+
+/** A snapshot's state and, for format 3, what it says about its journal. */
+export function parseSnapshot(text: string): { state: StoreState; meta: SnapshotMeta | undefined } {
   const data = JSON.parse(text) as Partial<SerializedState>;
   if (
     data === null ||
     typeof data !== 'object' ||
-    (data.format !== STATE_FORMAT && data.format !== LEGACY_FORMAT) ||
+    (data.format !== STATE_FORMAT && data.format !== TEXT_FORMAT && data.format !== LEGACY_FORMAT) ||
     !Array.isArray(data.secrets)
   ) {
     throw new Error(`unsupported content format (expected ${STATE_FORMAT})`);
   }
+  if (data.format === TEXT_FORMAT && 'generation' in data) {
+    // The journal build that was withdrawn in late 2026 wrote format 2 with a generation, and
+    // kept commits in a journal this version does not read: reading the snapshot alone loses them.
+    throw new Error(
+      'snapshot of the withdrawn journal build (format 2 with a generation): open it with the build that wrote it, or restore a backup',
+    );
+  }
+  let meta: SnapshotMeta | undefined;
+  if (data.format === STATE_FORMAT) {
+    const { generation, replaces } = data;
+    if (
+      typeof generation !== 'string' ||
+      !GENERATION_HEX.test(generation) ||
+      (replaces !== null && (typeof replaces !== 'string' || !GENERATION_HEX.test(replaces)))
+    ) {
+      throw new Error('malformed snapshot generation');
+    }
+    meta = { generation, replaces: replaces ?? null };
+  }
   const state = emptyState();
   for (const s of data.secrets) {
-    if (typeof s?.id !== 'string' || !Array.isArray(s.versions) || typeof s.createdAt !== 'number') {
-      throw new Error('malformed secret entry');
-    }
-    const versions: StoredVersion[] = s.versions.map((v) => {
-      const text =
-        data.format === LEGACY_FORMAT ? legacyText((v as { value?: unknown } | null)?.value) : v?.text;
-      if (
-        typeof v?.versionId !== 'string' ||
-        typeof v.createdAt !== 'number' ||
-        !Array.isArray(v.stages) ||
-        !v.stages.every((st) => STAGES.has(st)) ||
-        typeof text !== 'string'
-      ) {
-        throw new Error(`malformed version entry in secret ${s.id}`);
-      }
-      return { versionId: v.versionId, text, stages: v.stages, createdAt: v.createdAt };
-    });
-    const secret: StoredSecret = { createdAt: s.createdAt, versions };
-    if (typeof s.description === 'string') secret.description = s.description;
-    state.secrets.set(s.id, secret);
+    const [id, secret] = parseSecretEntry(s, data.format);
+    state.secrets.set(id, secret);
   }
-  return state;
+  return { state, meta };
+}
+
+/** One `{id, ...StoredSecret}` entry (of a snapshot or a journal record) of content `format`. */
+export function parseSecretEntry(entry: unknown, format = STATE_FORMAT): [string, StoredSecret] {
+  const s = entry as Partial<{ id: string } & StoredSecret> | null;
+  if (typeof s?.id !== 'string' || !Array.isArray(s.versions) || typeof s.createdAt !== 'number') {
+    throw new Error('malformed secret entry');
+  }
+  const versions: StoredVersion[] = s.versions.map((v) => {
+    const text = format === LEGACY_FORMAT ? legacyText((v as { value?: unknown } | null)?.value) : v?.text;
+    if (
+      typeof v?.versionId !== 'string' ||
+      typeof v.createdAt !== 'number' ||
+      !Array.isArray(v.stages) ||
+      !v.stages.every((st) => STAGES.has(st)) ||
+      typeof text !== 'string'
+    ) {
+      throw new Error(`malformed version entry in secret ${s.id}`);
+    }
+    return { versionId: v.versionId, text, stages: v.stages, createdAt: v.createdAt };
+  });
+  const secret: StoredSecret = { createdAt: s.createdAt, versions };
+  if (typeof s.description === 'string') secret.description = s.description;
+  return [s.id, secret];
 }
 
 /**

@@ -20,6 +20,34 @@ export interface CreateStoreOptions {
   maxVersions?: number;
   /** file: clock for version dates, epoch ms. */
   now?: () => number;
+  /**
+   * aws-secrets-manager: waits for a slot of the account's write quota before each write try
+   * (PutSecretValue, UpdateSecretVersionStage, CreateSecret); the worker passes its shared limiter.
+   */
+  writeGate?: (operation: string, signal?: AbortSignal) => Promise<void>;
+  /** aws-secrets-manager: told of every throttled call (the worker counts them in a metric). */
+  onThrottle?: (operation: string) => void;
+}
+
+/**
+ * Who the store's write quota belongs to, for the limiter key (hashed there, never stored as is):
+ * AWS counts per account and region, so region, endpoint and the access key id or profile when
+ * known (a different key of the same account counts apart: an approximation). File: its path.
+ */
+export function storeAccountIdentity(config: StoreConfig, options: CreateStoreOptions = {}): string {
+  if (config.type === 'file') return `file:${config.path}`;
+  const env = options.env ?? process.env;
+  const creds = options.awsClientConfig?.credentials;
+  const staticKey =
+    creds && typeof creds === 'object' && 'accessKeyId' in creds ? creds.accessKeyId : undefined;
+  const who = staticKey
+    ? `ak:${staticKey}`
+    : env.AWS_ACCESS_KEY_ID
+      ? `ak:${env.AWS_ACCESS_KEY_ID}`
+      : env.AWS_PROFILE
+        ? `profile:${env.AWS_PROFILE}`
+        : 'default-chain';
+  return JSON.stringify([config.region, config.endpoint ?? '', who]);
 }
 
 type StoreFactory<T extends StoreConfig['type']> = (
@@ -40,6 +68,8 @@ const FACTORIES = {
       tags: config.tags,
       clientConfig: options.awsClientConfig,
       client: options.awsClient,
+      writeGate: options.writeGate,
+      onThrottle: options.onThrottle,
     }),
   file: (config, options) =>
     createFileStore({

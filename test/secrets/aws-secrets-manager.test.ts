@@ -291,14 +291,6 @@ describe('aws-secrets-manager store: what AWS sees', () => {
 });
 
 describe('aws-secrets-manager store: compare-and-set with the staging labels AWS has', () => {
-  const writes = (secretId: string) =>
-    sm.requests.filter(
-      (r) =>
-        r.secretId === secretId &&
-        r.status === 200 &&
-        (r.operation === 'PutSecretValue' || r.operation === 'UpdateSecretVersionStage'),
-    ).length;
-
   it('AWS itself refuses to move AWSPENDING off a version the request does not name', async () => {
     const secretId = id();
     const [a, b] = [randomUUID(), randomUUID()];

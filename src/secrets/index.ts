@@ -72,15 +72,49 @@ const FACTORIES = {
       onThrottle: options.onThrottle,
     }),
   file: (config, options) =>
-    createFileStore({
-      path: config.path,
-      key: config.key,
-      env: options.env,
-      lockTimeoutMs: options.lockTimeoutMs,
-      maxVersions: options.maxVersions,
-      now: options.now,
-    }),
+    withWriteGate(
+      createFileStore({
+        path: config.path,
+        key: config.key,
+        env: options.env,
+        lockTimeoutMs: options.lockTimeoutMs,
+        maxVersions: options.maxVersions,
+        now: options.now,
+      }),
+      options.writeGate,
+    ),
 } satisfies StoreFactories;
+
+/**
+ * A store whose every write call (stagePending, promote, dropPending: one commit each on the file
+ * store) first passes `gate`. For stores that do not gate their own writes call by call, as the AWS
+ * store does.
+ */
+export function withWriteGate(store: SecretStore, gate: CreateStoreOptions['writeGate']): SecretStore {
+  if (!gate) return store;
+  return {
+    type: store.type,
+    async stagePending(secretId, token, text, opts) {
+      await gate('stagePending');
+      return store.stagePending(secretId, token, text, opts);
+    },
+    async promote(secretId, versionId, opts) {
+      await gate('promote');
+      return store.promote(secretId, versionId, opts);
+    },
+    async dropPending(secretId, versionId) {
+      await gate('dropPending');
+      return store.dropPending(secretId, versionId);
+    },
+    getVersion: (secretId, versionId) => store.getVersion(secretId, versionId),
+    getCurrent: (secretId) => store.getCurrent(secretId),
+    getPrevious: (secretId) => store.getPrevious(secretId),
+    getPending: (secretId) => store.getPending(secretId),
+    describe: (secretId) => store.describe(secretId),
+    ping: (secretId) => store.ping(secretId),
+    close: () => store.close(),
+  };
+}
 
 /** Every store type. */
 export const STORE_TYPES = Object.keys(FACTORIES) as readonly StoreConfig['type'][];

@@ -1,8 +1,13 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { StoreConfig } from '../../src/config/schema.js';
 import { createRotatorMetrics } from '../../src/metrics/registry.js';
 import { createRateLimiter } from '../../src/queue/rate-limit.js';
+import { createStore } from '../../src/secrets/index.js';
 import { storeWriteGate } from '../../src/worker/components.js';
 import { redisUrl, uniquePrefix } from '../support/redis.js';
 
@@ -54,6 +59,28 @@ describe('store write gate', () => {
     aborted.abort(new Error('stopped'));
     await expect(waiting).rejects.toThrow('stopped');
     expect(await redis.zcard(key!)).toBe(1);
+  });
+
+  it('gates every write of a file store that has a limit, and none of its reads', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'store-gate-'));
+    const gated: string[] = [];
+    const store = createStore(
+      { type: 'file', path: join(dir, 'secrets.json'), rateLimit: { max: 5, per: 1_000 } },
+      { writeGate: async (op) => void gated.push(op) },
+    );
+    try {
+      const [a, b] = [randomUUID(), randomUUID()];
+      await store.stagePending('app/db', a, 'first');
+      await store.promote('app/db', a);
+      await store.stagePending('app/db', b, 'second');
+      await store.dropPending('app/db', b);
+      expect((await store.getCurrent('app/db'))?.text).toBe('first');
+      await store.describe('app/db');
+      expect(gated).toEqual(['stagePending', 'promote', 'stagePending', 'dropPending']);
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('counts throttled store calls by operation', async () => {

@@ -201,6 +201,19 @@ export const targetSchema = z.strictObject({
 });
 export type TargetConfig = z.infer<typeof targetSchema>;
 
+const rateLimitSchema = z.strictObject({
+  /** Requests allowed per window, per cloud account (access key). */
+  max: z.number().int().positive(),
+  per: durationSchema.default(1_000).refine((ms) => ms >= 1, 'must be at least 1ms'),
+});
+export type RateLimitConfig = z.infer<typeof rateLimitSchema>;
+
+/**
+ * AWS Secrets Manager allows 50 PutSecretValue + UpdateSecretVersionStage calls per second per
+ * account and region, combined and not adjustable; 40 leaves headroom for other writers.
+ */
+export const AWS_STORE_RATE_LIMIT_DEFAULT = { max: 40, per: 1_000 } as const;
+
 const awsStoreSchema = z.strictObject({
   type: z.literal('aws-secrets-manager'),
   region: z.string().min(1),
@@ -209,6 +222,11 @@ const awsStoreSchema = z.strictObject({
   create: z.boolean().default(true),
   kmsKeyId: z.string().min(1).optional(),
   tags: z.record(z.string(), z.string()).optional(),
+  /**
+   * Store writes per window for this account and region, shared by every worker (reads are not
+   * limited). Default AWS_STORE_RATE_LIMIT_DEFAULT, applied by storeRateLimit().
+   */
+  rateLimit: rateLimitSchema.optional(),
 });
 
 const fileStoreSchema = z.strictObject({
@@ -216,6 +234,8 @@ const fileStoreSchema = z.strictObject({
   path: z.string().min(1),
   /** Encryption key (32 bytes, base64 or hex). Without it the store creates `<path>.key` with mode 0600. */
   key: secretRefSchema.optional(),
+  /** Store writes per window, shared by every worker on this file; none unless set. */
+  rateLimit: rateLimitSchema.optional(),
 });
 
 const STORE_TYPES = ['aws-secrets-manager', 'file'] as const;
@@ -223,6 +243,12 @@ export const storeSchema = z.discriminatedUnion('type', [awsStoreSchema, fileSto
   error: () => `type ${oneOf(STORE_TYPES)}`,
 });
 export type StoreConfig = z.infer<typeof storeSchema>;
+
+/** The write limit of a store: its own `rateLimit`, else the type's default (none for file). */
+export function storeRateLimit(store: StoreConfig): RateLimitConfig | undefined {
+  if (store.rateLimit) return store.rateLimit;
+  return store.type === 'aws-secrets-manager' ? { ...AWS_STORE_RATE_LIMIT_DEFAULT } : undefined;
+}
 
 const ALERT_TYPES = ['log', 'webhook', 'slack'] as const;
 export const alertSchema = z.discriminatedUnion(
@@ -246,12 +272,6 @@ export const alertSchema = z.discriminatedUnion(
   { error: () => `type ${oneOf(ALERT_TYPES)}` },
 );
 export type AlertConfig = z.infer<typeof alertSchema>;
-
-const rateLimitSchema = z.strictObject({
-  /** Requests allowed per window, per cloud account (access key). */
-  max: z.number().int().positive(),
-  per: durationSchema.default(1_000),
-});
 
 export const configSchema = z
   .strictObject({

@@ -28,6 +28,8 @@ export interface RotatorMetrics {
    * audit event; other events are ignored.
    */
   observe(event: AuditEvent): void;
+  /** Counts a store call the store throttled (each one, retried inside the store call or not). */
+  storeThrottled(operation: string): void;
 }
 
 /** A private prom-client registry holding the rotator's metrics. */
@@ -65,6 +67,13 @@ export function createRotatorMetrics(options: RotatorMetricsOptions = {}): Rotat
   for (const problem of ['invalid-request', 'unknown-target', 'disabled-target', 'unknown-job-name']) {
     refused.inc({ problem }, 0);
   }
+
+  const storeThrottled = new Counter({
+    name: 'rotator_store_throttled_total',
+    help: 'Secret store calls throttled by the store (after the SDK retries), by operation',
+    labelNames: ['operation'] as const,
+    registers: [registry],
+  });
 
   // Both target gauges share one statuses() call per scrape (a scrape starts every collect at once).
   let statusesOfScrape: Promise<TargetStatus[] | undefined> | undefined;
@@ -127,6 +136,9 @@ export function createRotatorMetrics(options: RotatorMetricsOptions = {}): Rotat
 
   return {
     registry,
+    storeThrottled(operation) {
+      storeThrottled.inc({ operation });
+    },
     observe(event) {
       if (event.type === 'request-refused') {
         refused.inc({ problem: event.errorKind ?? 'invalid-request' });

@@ -20,6 +20,34 @@ export interface CreateStoreOptions {
   maxVersions?: number;
   /** file: clock for version dates, epoch ms. */
   now?: () => number;
+  /**
+   * aws-secrets-manager: waits for a slot of the account's write quota before each write try
+   * (PutSecretValue, UpdateSecretVersionStage, CreateSecret); the worker passes its shared limiter.
+   */
+  writeGate?: (operation: string, signal?: AbortSignal) => Promise<void>;
+  /** aws-secrets-manager: told of every throttled call (the worker counts them in a metric). */
+  onThrottle?: (operation: string) => void;
+}
+
+/**
+ * Who the store's write quota belongs to, for the limiter key (hashed there, never stored as is):
+ * AWS counts per account and region, so region, endpoint and the access key id or profile when
+ * known (a different key of the same account counts apart: an approximation). File: its path.
+ */
+export function storeAccountIdentity(config: StoreConfig, options: CreateStoreOptions = {}): string {
+  if (config.type === 'file') return `file:${config.path}`;
+  const env = options.env ?? process.env;
+  const creds = options.awsClientConfig?.credentials;
+  const staticKey =
+    creds && typeof creds === 'object' && 'accessKeyId' in creds ? creds.accessKeyId : undefined;
+  const who = staticKey
+    ? `ak:${staticKey}`
+    : env.AWS_ACCESS_KEY_ID
+      ? `ak:${env.AWS_ACCESS_KEY_ID}`
+      : env.AWS_PROFILE
+        ? `profile:${env.AWS_PROFILE}`
+        : 'default-chain';
+  return JSON.stringify([config.region, config.endpoint ?? '', who]);
 }
 
 type StoreFactory<T extends StoreConfig['type']> = (
@@ -40,17 +68,53 @@ const FACTORIES = {
       tags: config.tags,
       clientConfig: options.awsClientConfig,
       client: options.awsClient,
+      writeGate: options.writeGate,
+      onThrottle: options.onThrottle,
     }),
   file: (config, options) =>
-    createFileStore({
-      path: config.path,
-      key: config.key,
-      env: options.env,
-      lockTimeoutMs: options.lockTimeoutMs,
-      maxVersions: options.maxVersions,
-      now: options.now,
-    }),
+    withWriteGate(
+      createFileStore({
+        path: config.path,
+        key: config.key,
+        env: options.env,
+        lockTimeoutMs: options.lockTimeoutMs,
+        maxVersions: options.maxVersions,
+        now: options.now,
+      }),
+      options.writeGate,
+    ),
 } satisfies StoreFactories;
+
+/**
+ * A store whose every write call (stagePending, promote, dropPending: one commit each on the file
+ * store) first passes `gate`. For stores that do not gate their own writes call by call, as the AWS
+ * store does.
+ */
+export function withWriteGate(store: SecretStore, gate: CreateStoreOptions['writeGate']): SecretStore {
+  if (!gate) return store;
+  return {
+    type: store.type,
+    async stagePending(secretId, token, text, opts) {
+      await gate('stagePending');
+      return store.stagePending(secretId, token, text, opts);
+    },
+    async promote(secretId, versionId, opts) {
+      await gate('promote');
+      return store.promote(secretId, versionId, opts);
+    },
+    async dropPending(secretId, versionId) {
+      await gate('dropPending');
+      return store.dropPending(secretId, versionId);
+    },
+    getVersion: (secretId, versionId) => store.getVersion(secretId, versionId),
+    getCurrent: (secretId) => store.getCurrent(secretId),
+    getPrevious: (secretId) => store.getPrevious(secretId),
+    getPending: (secretId) => store.getPending(secretId),
+    describe: (secretId) => store.describe(secretId),
+    ping: (secretId) => store.ping(secretId),
+    close: () => store.close(),
+  };
+}
 
 /** Every store type. */
 export const STORE_TYPES = Object.keys(FACTORIES) as readonly StoreConfig['type'][];

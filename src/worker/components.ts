@@ -4,7 +4,12 @@ import { openFileAuditTrail } from '../audit/file-trail.js';
 import { resolveAuditKey } from '../audit/key.js';
 import { formatPath } from '../config/load.js';
 import { resolveRef } from '../config/refs.js';
-import { insecureHttpWarnings, type RotatorConfig, type TargetConfig } from '../config/schema.js';
+import {
+  insecureHttpWarnings,
+  type RotatorConfig,
+  storeRateLimit,
+  type TargetConfig,
+} from '../config/schema.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { cryptoRandom } from '../core/random.js';
 import { createLogger, type Logger, SecretRegistry, TargetSecrets } from '../log/index.js';
@@ -14,10 +19,10 @@ import { generatePassword, targetPolicy } from '../policy/index.js';
 import { limitsFromConfig, withRateLimit } from '../providers/rate-limited.js';
 import { createProvider } from '../providers/registry.js';
 import type { Provider, ProviderTarget, ResolvedCredentials } from '../providers/types.js';
-import { createRateLimiter } from '../queue/rate-limit.js';
+import { createRateLimiter, type RateLimiter, rateLimitKey } from '../queue/rate-limit.js';
 import { rotate } from '../rotation/rotate.js';
 import type { LoginCheck } from '../rotation/types.js';
-import { createStore, type CreateStoreOptions } from '../secrets/index.js';
+import { createStore, type CreateStoreOptions, storeAccountIdentity } from '../secrets/index.js';
 import { deadline } from '../util/deadline.js';
 import { createKeepAliveClient, type HttpClient, type HttpResponseLike } from '../util/http-client.js';
 import type { AlertSink, RotationControl } from './types.js';
@@ -119,6 +124,23 @@ export function basicAuthLoginCheck(
 }
 
 /**
+ * The store's writes take slots from the shared limiter under one key per store account (all
+ * workers on this Redis share it); no gate when the store has no limit.
+ */
+export function storeWriteGate(
+  config: Pick<RotatorConfig, 'store'>,
+  limiter: RateLimiter,
+  options: CreateStoreOptions = {},
+): CreateStoreOptions['writeGate'] {
+  const limit = storeRateLimit(config.store);
+  if (!limit) return undefined;
+  const key = rateLimitKey(`store:${config.store.type}`, storeAccountIdentity(config.store, options));
+  return async (_operation, signal) => {
+    await limiter.acquire(key, limit, signal);
+  };
+}
+
+/**
  * Builds everything a worker needs from the config, once: providers (rate-limited), resolved
  * credentials, effective policies and timings per target, the store, the audit trail, the alerter
  * and the logger that scrubs every registered secret.
@@ -185,7 +207,6 @@ export async function buildComponents(opts: BuildComponentsOptions): Promise<Bui
     logger.warn({ field: formatPath(warning.path) }, warning.message);
   }
 
-  const store = createStore(config.store, { env, ...opts.storeOptions });
   let attached: { control: RotationControl; queues: readonly Queue[] } | undefined;
   const metrics = createRotatorMetrics({
     statuses: async () => (attached ? attached.control.statuses() : []),
@@ -195,6 +216,15 @@ export async function buildComponents(opts: BuildComponentsOptions): Promise<Bui
         : { waiting: 0, active: 0, delayed: 0, failed: 0, completed: 0 },
     onCollectError: (metric, err) =>
       logger.warn({ metric, err: (err as Error).message }, 'metric collection failed'),
+  });
+  const storeOptions: CreateStoreOptions = { env, ...opts.storeOptions };
+  const store = createStore(config.store, {
+    writeGate: storeWriteGate(config, limiter, storeOptions),
+    onThrottle: (operation) => {
+      metrics.storeThrottled(operation);
+      logger.debug({ operation }, 'secret store throttled a call; retrying it');
+    },
+    ...storeOptions,
   });
   const trail = await openFileAuditTrail({
     path: config.audit.path,

@@ -10,9 +10,12 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createAwsSecretsManagerStore,
+  PUT_LABEL,
   STAGING_LABEL_PREFIX,
   UNCONFIRMED_LABEL,
 } from '../../src/secrets/aws-secrets-manager/index.js';
+import { isThrottleError } from '../../src/secrets/aws-secrets-manager/errors.js';
+import { retryThrottled, throttleDelay } from '../../src/secrets/aws-secrets-manager/throttle-retry.js';
 import { createStore } from '../../src/secrets/index.js';
 import { PENDING_TAKEN, SecretStoreError } from '../../src/secrets/types.js';
 import { passwordIn } from '../support/secret-text.js';
@@ -127,12 +130,20 @@ describe('aws-secrets-manager store: what AWS sees', () => {
     await store.close();
   });
 
-  it('maps throttling to throttled, naming secret and version and never the value', async () => {
-    const store = storeFor();
+  it('a throttle that outlasts the bounded retry is throttled, naming secret and version, never the value', async () => {
+    const throttled: string[] = [];
+    const sleeps: number[] = [];
+    const store = storeFor({
+      throttleRetry: { maxTries: 3 },
+      onThrottle: (op) => throttled.push(op),
+      clock: { sleep: async (ms) => void sleeps.push(ms) },
+      random: () => 0.5,
+    });
     const secretId = id();
     const t = randomUUID();
     const val = value();
-    sm.throttle(1, 'PutSecretValue');
+    await store.stagePending(secretId, randomUUID(), value()); // the secret exists: one put below
+    sm.throttle(3, 'PutSecretValue');
     const err = await caught(store.stagePending(secretId, t, val));
     expect(err.kind).toBe('throttled');
     expect(err.code).toBe('ThrottlingException');
@@ -140,6 +151,9 @@ describe('aws-secrets-manager store: what AWS sees', () => {
     expect(err.message).toContain(t);
     expect(err.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(collectErrorText(err)).not.toContain(passwordIn(val));
+    // Three tries, each throttled and counted; two backoff sleeps, the ceiling doubling (100, 200 ms).
+    expect(throttled).toEqual(['PutSecretValue', 'PutSecretValue', 'PutSecretValue']);
+    expect(sleeps).toEqual([50, 100]);
     // The retry with the same token goes through.
     expect(await store.stagePending(secretId, t, val)).toEqual({ created: true });
     await store.close();
@@ -277,14 +291,6 @@ describe('aws-secrets-manager store: what AWS sees', () => {
 });
 
 describe('aws-secrets-manager store: compare-and-set with the staging labels AWS has', () => {
-  const writes = (secretId: string) =>
-    sm.requests.filter(
-      (r) =>
-        r.secretId === secretId &&
-        r.status === 200 &&
-        (r.operation === 'PutSecretValue' || r.operation === 'UpdateSecretVersionStage'),
-    ).length;
-
   it('AWS itself refuses to move AWSPENDING off a version the request does not name', async () => {
     const secretId = id();
     const [a, b] = [randomUUID(), randomUUID()];
@@ -338,7 +344,7 @@ describe('aws-secrets-manager store: compare-and-set with the staging labels AWS
     expect(sm.labels(secretId)).toEqual({
       [seed]: ['AWSCURRENT'],
       [a]: [`${STAGING_LABEL_PREFIX}${a}`],
-      [b]: ['AWSPENDING'],
+      [b]: ['AWSPENDING', PUT_LABEL],
     });
     expect((await store.getPending(secretId))?.versionId).toBe(b);
     await store.close();
@@ -364,25 +370,252 @@ describe('aws-secrets-manager store: compare-and-set with the staging labels AWS
     await store.close();
   });
 
-  it('counts the writes of one rotation: 5 under compare-and-set, 3 without', async () => {
+  /** Every request that counts against the write quota (any status: AWS counts each request). */
+  const quotaWrites = (secretId: string) =>
+    sm.requests.filter(
+      (r) =>
+        r.secretId === secretId &&
+        (r.operation === 'PutSecretValue' ||
+          r.operation === 'UpdateSecretVersionStage' ||
+          r.operation === 'CreateSecret'),
+    );
+  const tally = (list: readonly { operation: string }[]) => {
+    const out: Record<string, number> = {};
+    for (const r of list) out[r.operation] = (out[r.operation] ?? 0) + 1;
+    return out;
+  };
+
+  it('counts the writes of a first and a steady rotation, with and without compare-and-set', async () => {
     const store = storeFor();
     const [cas, plain] = [id(), id()];
+    const rotateOnce = async (secretId: string, withCas: boolean) => {
+      const current = (await store.getCurrent(secretId))?.versionId ?? null;
+      const v = randomUUID();
+      const before = quotaWrites(secretId).length;
+      await store.stagePending(secretId, v, value(), withCas ? { expectPending: null } : undefined);
+      await store.promote(secretId, v, withCas ? { expectCurrent: current } : undefined);
+      expect(sm.labels(secretId)![v]).toContain('AWSCURRENT');
+      expect((await store.getCurrent(secretId))?.versionId).toBe(v);
+      return tally(quotaWrites(secretId).slice(before));
+    };
+    const counts = {
+      casFirst: await rotateOnce(cas, true),
+      casSteady: await rotateOnce(cas, true),
+      casSteadyAgain: await rotateOnce(cas, true),
+      plainFirst: await rotateOnce(plain, false),
+      plainSteady: await rotateOnce(plain, false),
+    };
+    expect(counts).toEqual({
+      casFirst: { CreateSecret: 1, PutSecretValue: 1, UpdateSecretVersionStage: 3 },
+      casSteady: { PutSecretValue: 1, UpdateSecretVersionStage: 3 },
+      casSteadyAgain: { PutSecretValue: 1, UpdateSecretVersionStage: 3 },
+      plainFirst: { CreateSecret: 1, PutSecretValue: 1, UpdateSecretVersionStage: 1 },
+      plainSteady: { PutSecretValue: 1, UpdateSecretVersionStage: 2 },
+    });
+    // What is left: the current version, the previous one, nothing pending, no own label.
     for (const secretId of [cas, plain]) {
-      const seed = randomUUID();
-      await store.stagePending(secretId, seed, value());
-      await store.promote(secretId, seed);
+      const labels = Object.values(sm.labels(secretId)!).flat();
+      expect(labels.filter((l) => l === 'AWSCURRENT' || l === 'AWSPREVIOUS')).toHaveLength(2);
+      expect(labels.filter((l) => l === 'AWSPENDING' || l.startsWith(STAGING_LABEL_PREFIX))).toEqual([]);
     }
-    const before = { cas: writes(cas), plain: writes(plain) };
-    const [v1, v2] = [randomUUID(), randomUUID()];
-    const casCurrent = (await store.getCurrent(cas))!.versionId;
-    await store.stagePending(cas, v1, value(), { expectPending: null });
-    await store.promote(cas, v1, { expectCurrent: casCurrent });
-    await store.stagePending(plain, v2, value());
-    await store.promote(plain, v2);
-    const perRotation = { cas: writes(cas) - before.cas, plain: writes(plain) - before.plain };
-    // PutSecretValue + (move AWSPENDING, remove the own label) + (move AWSCURRENT, remove AWSPENDING)
-    expect(perRotation).toEqual({ cas: 5, plain: 3 });
-    expect(sm.labels(cas)![v1]).toEqual(['AWSCURRENT']);
+    await store.close();
+  });
+});
+
+describe('aws-secrets-manager store: pacing and throttles', () => {
+  const isWrite = (op: string) =>
+    op === 'PutSecretValue' || op === 'UpdateSecretVersionStage' || op === 'CreateSecret';
+
+  it('every write, and no read, first passes the write gate', async () => {
+    const gated: string[] = [];
+    const store = storeFor({ writeGate: async (op) => void gated.push(op) });
+    const secretId = id();
+    const from = sm.requests.length;
+    for (let round = 0; round < 2; round++) {
+      const current = (await store.getCurrent(secretId))?.versionId ?? null;
+      const v = randomUUID();
+      await store.stagePending(secretId, v, value(), { expectPending: null });
+      await store.promote(secretId, v, { expectCurrent: current });
+    }
+    const sent = sm.requests.slice(from).filter((r) => r.secretId === secretId);
+    expect(gated).toEqual(sent.filter((r) => isWrite(r.operation)).map((r) => r.operation));
+    expect(sent.some((r) => !isWrite(r.operation))).toBe(true);
+    await store.close();
+  });
+
+  it('a write the gate refuses is not sent', async () => {
+    const store = storeFor({
+      writeGate: async () => {
+        throw new Error('limiter unavailable');
+      },
+    });
+    const secretId = id();
+    const from = sm.requests.length;
+    await expect(store.stagePending(secretId, randomUUID(), value())).rejects.toThrow('limiter unavailable');
+    expect(sm.requests.slice(from).filter((r) => isWrite(r.operation))).toEqual([]);
+    await store.close();
+  });
+
+  it('a throttle at any call of a rotation is retried inside that call and the rotation ends as without it', async () => {
+    // A steady rotation under compare-and-set; the k-th call of it (read or write) is throttled twice.
+    for (let k = 0; ; k++) {
+      const throttled: string[] = [];
+      const gated: string[] = [];
+      const store = storeFor({
+        onThrottle: (op) => throttled.push(op),
+        writeGate: async (op) => void gated.push(op),
+        clock: { sleep: async () => {} },
+        random: () => 0.9,
+      });
+      const secretId = id();
+      const seed = randomUUID();
+      await store.stagePending(secretId, seed, value(), { expectPending: null });
+      await store.promote(secretId, seed, { expectCurrent: null });
+      gated.length = 0;
+      const v = randomUUID();
+      const val = value();
+      const from = sm.requests.length;
+      sm.fail({ after: k, count: 2, status: 400, type: 'ThrottlingException', message: 'Rate exceeded' });
+      await store.stagePending(secretId, v, val, { expectPending: null });
+      await store.promote(secretId, v, { expectCurrent: seed });
+      const sent = sm.requests.slice(from);
+      if (throttled.length === 0) {
+        // k is past the last call: the scripted throttles are still armed; a read uses them up.
+        await store.getCurrent(secretId);
+        expect(throttled).toEqual(['GetSecretValue', 'GetSecretValue']);
+        await store.close();
+        // A steady rotation under compare-and-set: 3 reads and 4 writes, each one throttled in turn.
+        expect(k).toBe(7);
+        break;
+      }
+      // Both throttles hit the k-th call, which went through on its third try.
+      const op = sent[k]!.operation;
+      expect(sent.slice(k, k + 3).map((r) => r.operation)).toEqual([op, op, op]);
+      expect(throttled).toEqual([op, op]);
+      // The gate was passed on every try of every write, the retried ones too.
+      expect(gated).toEqual(sent.filter((r) => isWrite(r.operation)).map((r) => r.operation));
+      expect(sm.labels(secretId)).toEqual({ [seed]: ['AWSPREVIOUS'], [v]: ['AWSCURRENT', PUT_LABEL] });
+      expect((await store.getCurrent(secretId))?.text).toBe(val);
+      await store.close();
+    }
+  });
+
+  it('backs off with full jitter under a doubling ceiling and stops within the total wait', async () => {
+    expect([0, 1, 2, 3, 10].map((a) => throttleDelay(a, 100, 5_000, () => 0.999))).toEqual([
+      99, 199, 399, 799, 4_995,
+    ]);
+    expect(throttleDelay(4, 100, 5_000, () => 0)).toBe(0);
+    const throttle = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    const sleeps: number[] = [];
+    let tries = 0;
+    const err = await retryThrottled(
+      async () => {
+        tries += 1;
+        throw throttle;
+      },
+      isThrottleError,
+      { clock: { sleep: async (ms) => void sleeps.push(ms) }, random: () => 0.999 },
+      { maxWaitMs: 1_000 },
+    ).catch((e: unknown) => e);
+    expect(err).toBe(throttle);
+    expect(sleeps.reduce((a, b) => a + b, 0)).toBe(1_000);
+    expect(tries).toBe(sleeps.length + 1);
+    // Anything but a throttle is passed on at once.
+    const other = Object.assign(new Error('denied'), { name: 'AccessDeniedException' });
+    tries = 0;
+    await expect(
+      retryThrottled(
+        async () => {
+          tries += 1;
+          throw other;
+        },
+        isThrottleError,
+        { clock: { sleep: async () => {} }, random: () => 0.5 },
+      ),
+    ).rejects.toBe(other);
+    expect(tries).toBe(1);
+    expect(isThrottleError({ name: 'Error', $metadata: { httpStatusCode: 429 } })).toBe(true);
+    expect(isThrottleError({ name: 'X', message: 'Rate exceeded', $metadata: { httpStatusCode: 400 } })).toBe(
+      true,
+    );
+  });
+});
+
+describe('aws-secrets-manager store: own staging labels', () => {
+  it('a first version left with only its own label is never offered as previous, and promote strips it', async () => {
+    const store = storeFor();
+    const secretId = id();
+    const [stray, v] = [randomUUID(), randomUUID()];
+    await raw.send(new CreateSecretCommand({ Name: secretId }));
+    // A stage stopped between PutSecretValue and the AWSPENDING move: AWS made the version current.
+    await raw.send(
+      new PutSecretValueCommand({
+        SecretId: secretId,
+        ClientRequestToken: stray,
+        SecretString: value(),
+        VersionStages: [`${STAGING_LABEL_PREFIX}${stray}`],
+      }),
+    );
+    await store.stagePending(secretId, v, value(), { expectPending: null });
+    // Promote stops right after moving AWSCURRENT: AWS moved AWSPREVIOUS onto the stray version.
+    sm.fail({ operation: 'UpdateSecretVersionStage', after: 1, status: 500, type: 'InternalServiceError' });
+    await caught(store.promote(secretId, v, { expectCurrent: null }));
+    expect(sm.labels(secretId)![stray]).toEqual(['AWSPREVIOUS', `${STAGING_LABEL_PREFIX}${stray}`]);
+    expect(await store.getPrevious(secretId)).toBeUndefined();
+    const described = await store.describe(secretId);
+    expect(described!.find((d) => d.versionId === stray)!.stages).toEqual([]);
+    // The re-run finishes and strips what was left: no previous password nobody confirmed.
+    await store.promote(secretId, v, { expectCurrent: null });
+    expect(sm.labels(secretId)).toEqual({ [stray]: [], [v]: ['AWSCURRENT', PUT_LABEL] });
+    expect(await store.getPrevious(secretId)).toBeUndefined();
+    await store.close();
+  });
+
+  it('a failed removal of the own label surfaces unless the label is gone; a re-run removes it', async () => {
+    const store = storeFor();
+    const secretId = id();
+    const v = randomUUID();
+    const val = value();
+    // First version: put with its own label, AWSPENDING moved (call 1), the own label removal (call 2) denied.
+    sm.fail({
+      operation: 'UpdateSecretVersionStage',
+      after: 1,
+      status: 400,
+      type: 'AccessDeniedException',
+      message: 'not allowed',
+    });
+    const err = await caught(store.stagePending(secretId, v, val, { expectPending: null }));
+    expect(err.kind).toBe('invalid');
+    expect(err.code).toBe('AccessDeniedException');
+    expect(sm.labels(secretId)![v]).toContain(`${STAGING_LABEL_PREFIX}${v}`);
+    expect(await store.stagePending(secretId, v, val, { expectPending: null })).toEqual({ created: false });
+    expect(sm.labels(secretId)).toEqual({ [v]: ['AWSCURRENT', 'AWSPENDING'] });
+
+    // Already gone: AWS answers InvalidParameterException, the label is not there, that is fine.
+    const secret2 = id();
+    const w = randomUUID();
+    const client = new SecretsManagerClient(sm.clientConfig());
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as {
+          VersionStage?: string;
+          RemoveFromVersionId?: string;
+          SecretId?: string;
+        };
+        if (input.RemoveFromVersionId && input.VersionStage?.startsWith(STAGING_LABEL_PREFIX)) {
+          // Someone else took it off first; our call then fails.
+          sm.model.UpdateSecretVersionStage({ ...input });
+          sm.fail({ operation: 'UpdateSecretVersionStage', status: 400, type: 'InvalidParameterException' });
+        }
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const racing = storeFor({ client });
+    await racing.stagePending(secret2, w, value(), { expectPending: null });
+    expect(sm.labels(secret2)).toEqual({ [w]: ['AWSCURRENT', 'AWSPENDING'] });
+    await racing.close();
+    client.destroy();
     await store.close();
   });
 });

@@ -83,6 +83,16 @@ export function toStoreError(err: unknown, ctx: ErrorContext): SecretStoreError 
   });
 }
 
+/**
+ * A throttle, after the SDK's own attempts: ThrottlingException and its kin, HTTP 429, or AWS's
+ * "Rate exceeded" under another name.
+ */
+export function isThrottleError(err: unknown): boolean {
+  if (classifySdkError(err) === 'throttled') return true;
+  const e = (err ?? {}) as SdkErrorLike;
+  return e.$metadata?.httpStatusCode === 400 && /rate exceeded/i.test(String(e.message ?? ''));
+}
+
 export function isCode(err: unknown, code: string): boolean {
   return (err as SdkErrorLike | undefined)?.name === code;
 }

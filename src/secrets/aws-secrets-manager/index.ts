@@ -18,9 +18,16 @@ import {
   type SecretVersion,
   type SecretVersionInfo,
 } from '../types.js';
+import { type Clock, systemClock } from '../../core/clock.js';
+import { cryptoRandom } from '../../core/random.js';
 import { sensitiveParts } from '../format.js';
 import { assertSecretId, assertSecretText, assertToken } from '../value.js';
-import { isCode, toStoreError } from './errors.js';
+import { isCode, isThrottleError, toStoreError } from './errors.js';
+import { retryThrottled, type ThrottleRetryOptions } from './throttle-retry.js';
+
+/** The calls that count against AWS's write quota; each try first passes `writeGate`. */
+export const WRITE_OPERATIONS = ['PutSecretValue', 'UpdateSecretVersionStage', 'CreateSecret'] as const;
+export type WriteOperation = (typeof WRITE_OPERATIONS)[number];
 
 export interface AwsSecretsManagerStoreOptions {
   region: string;
@@ -37,6 +44,19 @@ export interface AwsSecretsManagerStoreOptions {
   clientConfig?: SecretsManagerClientConfig | undefined;
   /** A ready client; wins over region, endpoint and clientConfig. Not destroyed by close(). */
   client?: SecretsManagerClient | undefined;
+  /**
+   * Waits for a slot of the account's write quota (a limiter shared by every worker) before each
+   * try of a write (WRITE_OPERATIONS). Reads pass freely.
+   */
+  writeGate?: ((operation: WriteOperation, signal?: AbortSignal) => Promise<void>) | undefined;
+  /** Told of every throttled call (after the SDK's own attempts), to count it. */
+  onThrottle?: ((operation: string) => void) | undefined;
+  /** How long a throttled call is retried inside the store call (default up to 60 s in all). */
+  throttleRetry?: ThrottleRetryOptions | undefined;
+  /** Sleeps between throttle retries. */
+  clock?: Pick<Clock, 'sleep'> | undefined;
+  /** Jitter of the throttle backoff, uniform in [0, 1). */
+  random?: (() => number) | undefined;
 }
 
 export interface AwsSecretsManagerStore extends SecretStore {
@@ -56,14 +76,27 @@ export interface AwsSecretsManagerStore extends SecretStore {
 export const UNCONFIRMED_LABEL = 'ROTATOR_UNCONFIRMED';
 
 /**
- * Under compare-and-set (StageOptions.expectPending) a new version is put with a label of its own,
- * `ROTATOR_STAGING-<version id>`, never with AWSPENDING: PutSecretValue moves any label it names
- * silently, but needs at least one (without any it moves AWSCURRENT). UpdateSecretVersionStage then
- * moves AWSPENDING onto it, which AWS refuses while another version holds AWSPENDING unless
- * RemoveFromVersionId names that version: the store's own compare-and-set. The own label comes off
- * right after. While it is on, a first version (which AWS makes AWSCURRENT) counts as unconfirmed.
+ * Under compare-and-set (StageOptions.expectPending) a new version is never put with AWSPENDING:
+ * PutSecretValue moves any label it names silently, but needs at least one (without any it moves
+ * AWSCURRENT). UpdateSecretVersionStage then moves AWSPENDING onto it, which AWS refuses while
+ * another version holds AWSPENDING unless RemoveFromVersionId names that version: the store's own
+ * compare-and-set.
+ *
+ * The first version of a secret is put with a label of its own, `ROTATOR_STAGING-<version id>`:
+ * AWS makes that version AWSCURRENT whatever it is put with, and while the own label is on, it
+ * counts as unconfirmed (never current, never previous). The own label comes off once the version
+ * holds AWSPENDING (which keeps it unconfirmed).
  */
 export const STAGING_LABEL_PREFIX = 'ROTATOR_STAGING-';
+
+/**
+ * Every later version is put with this shared label, which means nothing at all: it only stands in
+ * for the one label PutSecretValue needs. The next put moves it on silently, so it never has to be
+ * removed (one write per rotation less than an own label); a version that lost it to another
+ * writer's put is unlabelled until it takes AWSPENDING, which is harmless (AWS keeps unlabelled
+ * versions younger than 24 h).
+ */
+export const PUT_LABEL = 'ROTATOR_PUT';
 
 const STANDARD_STAGES = new Set<string>(['AWSCURRENT', 'AWSPENDING', 'AWSPREVIOUS']);
 
@@ -76,11 +109,16 @@ function isUnconfirmedCurrent(labels: readonly string[]): boolean {
   );
 }
 
-/** The stages as the SecretStore contract sees them (see UNCONFIRMED_LABEL). */
+/**
+ * The stages as the SecretStore contract sees them (see UNCONFIRMED_LABEL): a version that is
+ * unconfirmed, carries an own staging label (a stage stopped after its put), or is still pending is
+ * neither current nor previous, whatever AWS moved onto it.
+ */
 export function visibleStages(labels: readonly string[]): SecretStage[] {
   const hidden =
     isUnconfirmedCurrent(labels) ||
     labels.includes(UNCONFIRMED_LABEL) ||
+    labels.includes('AWSPENDING') ||
     labels.some((l) => l.startsWith(STAGING_LABEL_PREFIX));
   return labels.filter(
     (l): l is SecretStage =>
@@ -109,6 +147,8 @@ function currentChanged(
 
 export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOptions): AwsSecretsManagerStore {
   const ownsClient = options.client === undefined;
+  const writes = new Set<string>(WRITE_OPERATIONS);
+  const retryDeps = { clock: options.clock ?? systemClock, random: options.random ?? cryptoRandom.float };
   const client =
     options.client ??
     new SecretsManagerClient({
@@ -118,6 +158,27 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
     });
   const create = options.create ?? true;
 
+  /**
+   * One AWS call. A write first takes a slot of the write quota. A throttle (after the SDK's own
+   * attempts) is retried here with backoff, so it costs the rotation nothing; retrying is safe
+   * because a throttled request was not carried out, and each write is idempotent anyway:
+   * PutSecretValue by its ClientRequestToken (same token, same text: a no-op), a label move or
+   * removal by ending in the same labels. Errors are passed on as the SDK threw them.
+   */
+  function aws<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    const gate = writes.has(operation) ? options.writeGate : undefined;
+    const onThrottle = options.onThrottle;
+    return retryThrottled(
+      async () => {
+        if (gate) await gate(operation as WriteOperation);
+        return call();
+      },
+      isThrottleError,
+      { ...retryDeps, onThrottle: onThrottle && (() => onThrottle(operation)) },
+      options.throttleRetry,
+    );
+  }
+
   async function send<T>(
     operation: string,
     secretId: string,
@@ -126,7 +187,7 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
     secrets: readonly string[] = [],
   ): Promise<T> {
     try {
-      return await call();
+      return await aws(operation, call);
     } catch (err) {
       throw toStoreError(err, { operation, secretId, versionId, secrets });
     }
@@ -139,7 +200,9 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
   ): Promise<RawVersion | undefined> {
     const versionId = 'VersionId' in selector ? selector.VersionId : undefined;
     try {
-      const out = await client.send(new GetSecretValueCommand({ SecretId: secretId, ...selector }));
+      const out = await aws('GetSecretValue', () =>
+        client.send(new GetSecretValueCommand({ SecretId: secretId, ...selector })),
+      );
       return {
         versionId: out.VersionId ?? versionId ?? '',
         labels: out.VersionStages ?? [],
@@ -166,7 +229,9 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
   /** DescribeSecret's labelled versions; undefined when the secret does not exist. */
   async function labelsOf(secretId: string): Promise<Map<string, string[]> | undefined> {
     try {
-      const out = await client.send(new DescribeSecretCommand({ SecretId: secretId }));
+      const out = await aws('DescribeSecret', () =>
+        client.send(new DescribeSecretCommand({ SecretId: secretId })),
+      );
       return new Map(Object.entries(out.VersionIdsToStages ?? {}));
     } catch (err) {
       if (isCode(err, 'ResourceNotFoundException')) return undefined;
@@ -206,16 +271,18 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
 
   async function createSecret(secretId: string, description: string | undefined): Promise<void> {
     try {
-      await client.send(
-        new CreateSecretCommand({
-          Name: secretId,
-          // No value: a version created here would become AWSCURRENT before any cloud accepted it.
-          ...(description !== undefined ? { Description: description } : {}),
-          ...(options.kmsKeyId ? { KmsKeyId: options.kmsKeyId } : {}),
-          ...(options.tags
-            ? { Tags: Object.entries(options.tags).map(([Key, Value]) => ({ Key, Value })) }
-            : {}),
-        }),
+      await aws('CreateSecret', () =>
+        client.send(
+          new CreateSecretCommand({
+            Name: secretId,
+            // No value: a version created here would become AWSCURRENT before any cloud accepted it.
+            ...(description !== undefined ? { Description: description } : {}),
+            ...(options.kmsKeyId ? { KmsKeyId: options.kmsKeyId } : {}),
+            ...(options.tags
+              ? { Tags: Object.entries(options.tags).map(([Key, Value]) => ({ Key, Value })) }
+              : {}),
+          }),
+        ),
       );
     } catch (err) {
       // Another worker created it in the meantime: fine.
@@ -224,11 +291,21 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
     }
   }
 
+  interface PendingState {
+    /** False when the secret does not exist. */
+    exists: boolean;
+    /** Every labelled version and its labels. */
+    all: Map<string, string[]>;
+    /** The version holding AWSPENDING. */
+    holder?: string;
+  }
+
   /** AWSPENDING's holder and every version's labels; a missing secret has none. */
-  async function pendingHolder(secretId: string): Promise<{ all: Map<string, string[]>; holder?: string }> {
-    const all = (await labelsOf(secretId)) ?? new Map<string, string[]>();
+  async function pendingHolder(secretId: string): Promise<PendingState> {
+    const labels = await labelsOf(secretId);
+    const all = labels ?? new Map<string, string[]>();
     const holder = [...all].find(([, l]) => l.includes('AWSPENDING'))?.[0];
-    return holder === undefined ? { all } : { all, holder };
+    return holder === undefined ? { exists: !!labels, all } : { exists: !!labels, all, holder };
   }
 
   function pendingTaken(secretId: string, token: string, holder: string | undefined): SecretStoreError {
@@ -240,12 +317,39 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
   }
 
   /**
-   * Moves AWSPENDING onto `token` only from `expect` (or from no version), then takes the version's
-   * own staging label off. AWS refuses the move when another version holds the label and is not
-   * named by RemoveFromVersionId: that refusal is the compare-and-set.
+   * Takes `label` off `versionId`. AWS answers a removal it cannot do with InvalidParameterException
+   * (mapped to kind invalid), but so does a denied or malformed call: only a label that is already
+   * gone, read back, is fine.
    */
-  async function takePending(secretId: string, token: string, expect: string | null): Promise<void> {
-    const { all, holder } = await pendingHolder(secretId);
+  async function removeLabel(secretId: string, versionId: string, label: string): Promise<void> {
+    try {
+      await updateStage(secretId, versionId, { VersionStage: label, RemoveFromVersionId: versionId });
+    } catch (err) {
+      if (!(err instanceof SecretStoreError && err.kind === 'invalid')) throw err;
+      const now = await labelsOf(secretId).catch(() => undefined);
+      if (!now || (now.get(versionId) ?? []).includes(label)) throw err;
+    }
+  }
+
+  /**
+   * Moves AWSPENDING onto `token` only from `expect` (or from no version), then takes the version's
+   * own staging label off, if it has one. AWS refuses the move when another version holds the label
+   * and is not named by RemoveFromVersionId: that refusal is the compare-and-set. `known` is the
+   * state read just before the version was put: then the move needs no re-read, as the move itself
+   * checks that AWSPENDING is still where it was.
+   */
+  async function takePending(
+    secretId: string,
+    token: string,
+    expect: string | null,
+    known?: PendingState,
+  ): Promise<void> {
+    let state = known ?? (await pendingHolder(secretId));
+    if (known && state.holder !== undefined && (state.all.get(state.holder) ?? []).includes('AWSCURRENT')) {
+      // Adopting a first version below marks it first: that mark must rest on a fresh read.
+      state = await pendingHolder(secretId);
+    }
+    const { all, holder } = state;
     if (holder !== token) {
       if (holder !== undefined && holder !== expect) throw pendingTaken(secretId, token, holder);
       const first = holder !== undefined ? all.get(holder) : undefined;
@@ -268,19 +372,13 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
       }
     }
     const own = `${STAGING_LABEL_PREFIX}${token}`;
-    if ((all.get(token) ?? []).includes(own) || holder !== token) {
-      await updateStage(secretId, token, { VersionStage: own, RemoveFromVersionId: token }).catch(
-        (err: unknown) => {
-          // Already gone (a re-run): fine.
-          if (!(err instanceof SecretStoreError && err.kind === 'invalid')) throw err;
-        },
-      );
-    }
+    if ((all.get(token) ?? []).includes(own)) await removeLabel(secretId, token, own);
   }
 
   /**
-   * PutSecretValue of a new version carrying `label`; a secret that does not exist yet is created
-   * first when `store.create` allows it.
+   * PutSecretValue of a new version carrying `label`; a secret that does not exist yet (`missing`:
+   * known from a read just before, else learnt from the put) is created first when `store.create`
+   * allows it. Resolves with the labels AWS reports on the version.
    */
   async function putVersion(
     secretId: string,
@@ -289,36 +387,43 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
     label: string,
     secrets: readonly string[],
     description: string | undefined,
-  ): Promise<void> {
+    missing = false,
+  ): Promise<string[]> {
     const put = () =>
-      client.send(
-        new PutSecretValueCommand({
-          SecretId: secretId,
-          ClientRequestToken: token,
-          SecretString: text,
-          VersionStages: [label],
-        }),
+      aws('PutSecretValue', () =>
+        client.send(
+          new PutSecretValueCommand({
+            SecretId: secretId,
+            ClientRequestToken: token,
+            SecretString: text,
+            VersionStages: [label],
+          }),
+        ),
       );
+    const notFound = () =>
+      new SecretStoreError(
+        'not-found',
+        `cannot stage version ${token}: secret ${secretId} does not exist and store.create is false; create it first`,
+        { secretId, versionId: token, code: 'ResourceNotFoundException' },
+      );
+    if (missing) {
+      if (!create) throw notFound();
+      await createSecret(secretId, description);
+    }
     try {
-      await put();
+      return (await put()).VersionStages ?? [label];
     } catch (err) {
       if (isCode(err, 'ResourceExistsException')) throw versionExists(secretId, token);
-      if (!isCode(err, 'ResourceNotFoundException')) {
+      if (!isCode(err, 'ResourceNotFoundException') || missing) {
         throw toStoreError(err, { operation: 'PutSecretValue', secretId, versionId: token, secrets });
       }
-      if (!create) {
-        throw new SecretStoreError(
-          'not-found',
-          `cannot stage version ${token}: secret ${secretId} does not exist and store.create is false; create it first`,
-          { secretId, versionId: token, code: 'ResourceNotFoundException' },
-        );
-      }
+      if (!create) throw notFound();
       await createSecret(secretId, description);
-      await send('PutSecretValue', secretId, token, put, secrets);
+      return (await send('PutSecretValue', secretId, token, put, secrets)).VersionStages ?? [label];
     }
   }
 
-  /** stagePending under compare-and-set: put with an own label, then take AWSPENDING by CAS. */
+  /** stagePending under compare-and-set: put with a stand-in label, then take AWSPENDING by CAS. */
   async function stageWithCas(
     secretId: string,
     token: string,
@@ -328,10 +433,19 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
     description: string | undefined,
   ): Promise<void> {
     // Fail early, before a version is written, when the label is visibly someone else's.
-    const { holder } = await pendingHolder(secretId);
-    if (holder !== undefined && holder !== expect) throw pendingTaken(secretId, token, holder);
-    await putVersion(secretId, token, text, `${STAGING_LABEL_PREFIX}${token}`, secrets, description);
-    await takePending(secretId, token, expect);
+    const state = await pendingHolder(secretId);
+    if (state.holder !== undefined && state.holder !== expect)
+      throw pendingTaken(secretId, token, state.holder);
+    // No version yet: AWS makes this one AWSCURRENT, so it needs its own label (STAGING_LABEL_PREFIX).
+    const first = state.all.size === 0;
+    const label = first ? `${STAGING_LABEL_PREFIX}${token}` : PUT_LABEL;
+    const labels = await putVersion(secretId, token, text, label, secrets, description, !state.exists);
+    if (!first && labels.includes('AWSCURRENT')) {
+      // The secret was deleted and made anew since we read it: this is its first version after all.
+      await updateStage(secretId, token, { VersionStage: UNCONFIRMED_LABEL, MoveToVersionId: token });
+      labels.push(UNCONFIRMED_LABEL);
+    }
+    await takePending(secretId, token, expect, { ...state, all: new Map([...state.all, [token, labels]]) });
   }
 
   const store: AwsSecretsManagerStore = {
@@ -346,8 +460,11 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
       const existing = await fetch(secretId, { VersionId: token });
       if (existing) {
         if (existing.text === text) {
-          // Put with its own label, but stopped before it took AWSPENDING: finish that.
-          if (opts?.expectPending !== undefined && !existing.labels.includes('AWSPENDING')) {
+          // Put, but stopped before it took AWSPENDING or lost its own label: finish that.
+          const unfinished =
+            !existing.labels.includes('AWSPENDING') ||
+            existing.labels.includes(`${STAGING_LABEL_PREFIX}${token}`);
+          if (opts?.expectPending !== undefined && unfinished) {
             await takePending(secretId, token, opts.expectPending);
           }
           return { created: false };
@@ -390,7 +507,7 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
     async getPrevious(secretId) {
       assertSecretId(secretId);
       const raw = await fetch(secretId, { VersionStage: 'AWSPREVIOUS' });
-      return raw && !raw.labels.includes(UNCONFIRMED_LABEL) ? toVersion(secretId, raw) : undefined;
+      return raw && visibleStages(raw.labels).includes('AWSPREVIOUS') ? toVersion(secretId, raw) : undefined;
     },
 
     async getPending(secretId) {
@@ -459,19 +576,29 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
         }
         if (currentId) after.set(currentId, [...(after.get(currentId) ?? []), 'AWSPREVIOUS']);
       }
-      // A version that was never confirmed (a dropped first version, or a first version still
-      // pending) must not be offered as the previous password. Checked on every version, so that a
-      // re-run also cleans up after a promote that stopped between its calls.
+      // A version that was never confirmed (a dropped first version, a first version still
+      // pending, or one whose stage stopped after its put, still wearing its own label) must not be
+      // offered as the previous password. Checked on every version, so that a re-run also cleans up
+      // after a promote that stopped between its calls.
       for (const [id, labels] of after) {
         if (id === versionId) continue;
-        const unconfirmed = labels.includes(UNCONFIRMED_LABEL) || labels.includes('AWSPENDING');
+        const stray = labels.filter((l) => l.startsWith(STAGING_LABEL_PREFIX));
+        const unconfirmed =
+          labels.includes(UNCONFIRMED_LABEL) || labels.includes('AWSPENDING') || stray.length > 0;
         if (unconfirmed && labels.includes('AWSPREVIOUS')) {
           await updateStage(secretId, id, { VersionStage: 'AWSPREVIOUS', RemoveFromVersionId: id });
         }
         if (labels.includes(UNCONFIRMED_LABEL)) {
           await updateStage(secretId, id, { VersionStage: UNCONFIRMED_LABEL, RemoveFromVersionId: id });
         }
+        // An own label only hides a first version that AWS made current; this one no longer is
+        // (AWSCURRENT is ours now) and no longer previous, so the label is stale even if its writer
+        // is still at work: that writer can still take AWSPENDING onto the version by its id.
+        for (const label of stray) await removeLabel(secretId, id, label);
       }
+      // Our own label, if a stage stopped right before taking it off.
+      const own = `${STAGING_LABEL_PREFIX}${versionId}`;
+      if (mine.includes(own)) await removeLabel(secretId, versionId, own);
       if (mine.includes(UNCONFIRMED_LABEL)) {
         await updateStage(secretId, versionId, {
           VersionStage: UNCONFIRMED_LABEL,

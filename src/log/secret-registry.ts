@@ -23,6 +23,12 @@ export class SecretRegistry {
   readonly #byPrefix = new Map<number, string[]>();
   /** How many values use each form (two values can share a JSON-escaped form only if equal). */
   readonly #formCount = new Map<string, number>();
+  /**
+   * How many forms start at each filterSlot: a position whose slot is 0 starts no form, which
+   * most positions of most texts are, so they skip the Map lookup (and its 48-bit key, a heap
+   * number). Allocated with the first form.
+   */
+  #filter: Uint32Array | undefined;
 
   /** Registers a secret; returns it unchanged so calls can be chained (`registry.add(resolve(...))`). */
   add(value: string): string {
@@ -49,11 +55,16 @@ export class SecretRegistry {
 
   /** `text` with every registered value (raw or JSON-escaped) replaced by [REDACTED]. */
   scrub(text: string): string {
-    if (this.#values.size === 0 || text.length < MIN_SECRET_LENGTH) return text;
+    const filter = this.#filter;
+    if (this.#values.size === 0 || !filter || text.length < MIN_SECRET_LENGTH) return text;
     let out: string[] | undefined;
     let copied = 0;
     const last = text.length - MIN_SECRET_LENGTH;
     for (let i = 0; i <= last;) {
+      if (filter[filterSlot(text, i)] === 0) {
+        i += 1;
+        continue;
+      }
       const candidates = this.#byPrefix.get(prefixKey(text, i));
       const hit = candidates?.find((form) => text.startsWith(form, i));
       if (hit === undefined) {
@@ -89,6 +100,8 @@ export class SecretRegistry {
     const n = this.#formCount.get(form) ?? 0;
     this.#formCount.set(form, n + 1);
     if (n > 0) return;
+    const filter = (this.#filter ??= new Uint32Array(FILTER_SIZE));
+    filter[filterSlot(form, 0)]! += 1;
     const key = prefixKey(form, 0);
     const list = this.#byPrefix.get(key) ?? [];
     // Longest first, so a secret that contains another is replaced whole.
@@ -105,6 +118,7 @@ export class SecretRegistry {
       return;
     }
     this.#formCount.delete(form);
+    this.#filter![filterSlot(form, 0)]! -= 1;
     const key = prefixKey(form, 0);
     const list = this.#byPrefix.get(key)?.filter((f) => f !== form) ?? [];
     if (list.length > 0) this.#byPrefix.set(key, list);
@@ -120,6 +134,16 @@ export class SecretRegistry {
  */
 function prefixKey(text: string, i: number): number {
   return text.charCodeAt(i) * 4294967296 + text.charCodeAt(i + 1) * 65536 + text.charCodeAt(i + 2);
+}
+
+/** Slots of the prefilter (2^17 counters, 512 KiB per registry that holds a secret). */
+const FILTER_SIZE = 1 << 17;
+
+/** The prefilter slot of the three UTF-16 units at `i`: a small integer, no allocation. */
+function filterSlot(text: string, i: number): number {
+  return (
+    ((text.charCodeAt(i) << 10) ^ (text.charCodeAt(i + 1) << 5) ^ text.charCodeAt(i + 2)) & (FILTER_SIZE - 1)
+  );
 }
 
 /** The value as it appears raw, and inside a JSON string (quotes, backslashes, controls escaped). */

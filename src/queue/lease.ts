@@ -49,7 +49,35 @@ return 0`;
 
 export const DEFAULT_LEASE_MS = 30_000;
 
+/**
+ * The scripts as commands of the connection (as rate-limit.ts does): ioredis sends EVALSHA, and
+ * the script body only when the server answers NOSCRIPT, instead of the whole body with every EVAL.
+ */
+type LeaseRedis = RedisConnection & {
+  /** [1, fencing token] or [0, ms until the lease expires]. */
+  rotatorLeaseAcquire(
+    key: string,
+    fenceKey: string,
+    holder: string,
+    ttlMs: string,
+  ): Promise<[number, number]>;
+  rotatorLeaseRenew(key: string, value: string, ttlMs: string): Promise<number>;
+  rotatorLeaseRelease(key: string, value: string): Promise<number>;
+};
+
+function withLeaseCommands(redis: RedisConnection): LeaseRedis {
+  const scripted = redis as LeaseRedis;
+  if (typeof scripted.rotatorLeaseAcquire !== 'function') {
+    redis.defineCommand('rotatorLeaseAcquire', { numberOfKeys: 2, lua: ACQUIRE });
+    redis.defineCommand('rotatorLeaseRenew', { numberOfKeys: 1, lua: RENEW });
+    redis.defineCommand('rotatorLeaseRelease', { numberOfKeys: 1, lua: RELEASE });
+  }
+  return scripted;
+}
+
 export class TargetLeases {
+  private readonly scripted: LeaseRedis;
+
   constructor(
     private readonly redis: RedisConnection,
     private readonly prefix: string,
@@ -57,6 +85,7 @@ export class TargetLeases {
     readonly ttlMs: number = DEFAULT_LEASE_MS,
   ) {
     if (!Number.isInteger(ttlMs) || ttlMs < 1_000) throw new RangeError('lease ttlMs must be at least 1000');
+    this.scripted = withLeaseCommands(redis);
   }
 
   key(targetId: string): string {
@@ -70,26 +99,24 @@ export class TargetLeases {
   /** Takes the target's lease for `holder` (a rotation id), or says how long until it may be free. */
   async acquire(targetId: string, holder: string): Promise<LeaseAttempt> {
     const key = this.key(targetId);
-    const [ok, n] = (await this.redis.eval(
-      ACQUIRE,
-      2,
+    const [ok, n] = await this.scripted.rotatorLeaseAcquire(
       key,
       this.fenceKey(targetId),
       holder,
       String(this.ttlMs),
-    )) as [number, number];
+    );
     if (ok !== 1) return { acquired: false, retryInMs: n > 0 ? n : this.ttlMs };
     const value = `${holder}|${n}`;
-    const { redis, ttlMs } = this;
+    const { redis, scripted, ttlMs } = this;
     return {
       acquired: true,
       lease: {
         targetId,
         token: n,
         check: async () => (await redis.get(key)) === value,
-        renew: async () => (await redis.eval(RENEW, 1, key, value, String(ttlMs))) === 1,
+        renew: async () => (await scripted.rotatorLeaseRenew(key, value, String(ttlMs))) === 1,
         release: async () => {
-          await redis.eval(RELEASE, 1, key, value);
+          await scripted.rotatorLeaseRelease(key, value);
         },
       },
     };

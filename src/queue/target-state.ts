@@ -25,11 +25,23 @@ redis.call('HSET', KEYS[1], 'lastOutcome', 'succeeded', 'lastFinishedAt', ARGV[1
 redis.call('HDEL', KEYS[1], 'lastErrorKind')
 return 1`;
 
+/** RECORD_SUCCESS as a command of the connection: EVALSHA, the body only after NOSCRIPT. */
+type StateRedis = RedisConnection & {
+  rotatorRecordSuccess(key: string, at: string, rotationId: string, versionId: string): Promise<number>;
+};
+
 export class TargetStateStore {
+  private readonly scripted: StateRedis;
+
   constructor(
     private readonly redis: RedisConnection,
     private readonly prefix: string,
-  ) {}
+  ) {
+    this.scripted = redis as StateRedis;
+    if (typeof this.scripted.rotatorRecordSuccess !== 'function') {
+      redis.defineCommand('rotatorRecordSuccess', { numberOfKeys: 1, lua: RECORD_SUCCESS });
+    }
+  }
 
   key(targetId: string): string {
     return rotatorKey(this.prefix, 'target', targetId);
@@ -48,7 +60,7 @@ export class TargetStateStore {
   }
 
   async recordSuccess(targetId: string, rotationId: string, versionId: string, at: number): Promise<void> {
-    await this.redis.eval(RECORD_SUCCESS, 1, this.key(targetId), String(at), rotationId, versionId);
+    await this.scripted.rotatorRecordSuccess(this.key(targetId), String(at), rotationId, versionId);
   }
 
   async recordFailure(

@@ -24,11 +24,16 @@ const event: fc.Arbitrary<AuditEvent> = fc.record(
     provider: fc.constantFrom('ncp-cdss', 'huaweicloud-css', 'otc-css'),
     trigger: fc.constantFrom('schedule', 'cli', 'api'),
     actor: text,
+    reason: fc.option(text, { nil: undefined }),
+    request: fc.option(text, { nil: undefined }),
     attempt: fc.integer({ min: 1, max: 100 }),
     step: fc.option(text, { nil: undefined }),
     outcome: fc.option(text, { nil: undefined }),
+    errorKind: fc.option(text, { nil: undefined }),
     httpStatus: fc.option(fc.integer({ min: 100, max: 599 }), { nil: undefined }),
+    vendorCode: fc.option(text, { nil: undefined }),
     requestId: fc.option(text, { nil: undefined }),
+    versionId: fc.option(text, { nil: undefined }),
     durationMs: fc.option(fc.integer({ min: 0, max: 1e9 }), { nil: undefined }),
     detail: fc.option(text, { nil: undefined }),
   },
@@ -61,6 +66,26 @@ describe('audit record serialisation', () => {
         },
       ),
       { numRuns: 1000 },
+    );
+  });
+
+  it('an object with members beyond an event (not sanitized) gives the same record and line too', () => {
+    fc.assert(
+      fc.property(
+        event,
+        fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue(), { maxKeys: 4 }),
+        fc.option(fc.uint8Array({ minLength: 16, maxLength: 32 }), { nil: undefined }),
+        (e, extra, keyBytes) => {
+          const key = keyBytes && Buffer.from(keyBytes);
+          const raw = { ...e, ...extra, hash: 'stale', ts: 'stale' } as unknown as AuditEvent;
+          const { record, line } = buildRecordLine(raw, '2026-11-29T08:00:00.000Z', 7, '0'.repeat(64), key);
+          expect(record.ts).toBe('2026-11-29T08:00:00.000Z');
+          expect(record.hash).toBe(hashRecord(record, key));
+          expect(line).toBe(recordLine(record));
+          expect(line).toBe(`${referenceCanonical(record)}\n`);
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 

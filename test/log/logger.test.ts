@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createLogger, loadPinoPretty, LoggerSetupError } from '../../src/log/logger.js';
-import { REDACT_PATHS } from '../../src/log/redact.js';
+import { REDACT_PATHS, REDACT_TOP_LEVEL_PATHS, SENSITIVE_KEYS } from '../../src/log/redact.js';
 import { SecretRegistry } from '../../src/log/secret-registry.js';
 import { PROVIDER_POLICIES } from '../../src/policy/catalog.js';
 import { generatePassword } from '../../src/policy/generate.js';
@@ -108,6 +108,16 @@ describe('createLogger', () => {
       req: { headers: { 'x-auth-token': 'p3-xxxxxx' } },
     });
     expect(out.text()).not.toMatch(/p[123]-xxxxxx/);
+  });
+
+  it("the logger's own redact paths (top level only) cover every sensitive key there", () => {
+    expect(REDACT_TOP_LEVEL_PATHS.some((p) => p.includes('*'))).toBe(false);
+    const out = capture();
+    const plain = pino({ redact: { paths: [...REDACT_TOP_LEVEL_PATHS], censor: '[REDACTED]' } }, out.stream);
+    plain.info(Object.fromEntries(SENSITIVE_KEYS.map((k, i) => [k, `top-${i}-xxxxxx`])));
+    const line = JSON.parse(out.text()) as Record<string, unknown>;
+    for (const k of SENSITIVE_KEYS) expect(line[k]).toBe('[REDACTED]');
+    expect(out.text()).not.toMatch(/top-\d+-xxxxxx/);
   });
 
   it('scrubs secrets whose JSON form differs from the raw value', () => {

@@ -43,6 +43,26 @@ describe('SecretRegistry.scrub', () => {
     );
   });
 
+  it('after deletions, replaces exactly what the reference does for the values left', () => {
+    const ch = fc.constantFrom('a', 'b', 'c', '"', '\\', 'x', '\u00e9', '\u4e2d');
+    const secret = fc.string({ unit: ch, minLength: 4, maxLength: 8 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(secret, fc.boolean()), { maxLength: 10 }),
+        fc.array(fc.oneof(secret, fc.string()), { maxLength: 8 }),
+        (entries, parts) => {
+          const r = new SecretRegistry();
+          for (const [s] of entries) r.add(s);
+          for (const [s, drop] of entries) if (drop) r.delete(s);
+          const kept = entries.filter(([s]) => !entries.some(([t, drop]) => t === s && drop)).map(([s]) => s);
+          const text = parts.join('');
+          expect(r.scrub(text)).toBe(reference(kept, text));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
   it('forgets a deleted value but keeps one that shares its escaped form or prefix', () => {
     const r = new SecretRegistry();
     r.add('abcd-one');

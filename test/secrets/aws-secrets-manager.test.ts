@@ -443,6 +443,40 @@ describe('aws-secrets-manager store: pacing and throttles', () => {
     await store.close();
   });
 
+  it('the SDK retries no throttle itself: every try of a write passes the gate; 5xx stay with the SDK', async () => {
+    const gated: string[] = [];
+    const store = storeFor({
+      // The SDK's own retries on (3 attempts, as by default), quick for the test.
+      clientConfig: sm.clientConfig({ maxAttempts: 3 }),
+      writeGate: async (op) => void gated.push(op),
+      clock: { sleep: async () => {} },
+      random: () => 0,
+    });
+    const secretId = id();
+    const seed = randomUUID();
+    await store.stagePending(secretId, seed, value(), { expectPending: null });
+    await store.promote(secretId, seed, { expectCurrent: null });
+    const from = sm.requests.length;
+    gated.length = 0;
+    const v = randomUUID();
+    sm.throttle(2, 'PutSecretValue');
+    await store.stagePending(secretId, v, value(), { expectPending: null });
+    const puts = sm.requests.slice(from).filter((r) => r.operation === 'PutSecretValue');
+    expect(puts.map((r) => r.status)).toEqual([400, 400, 200]);
+    // Three tries, three slots: none went to AWS behind the gate's back.
+    expect(gated.filter((op) => op === 'PutSecretValue')).toHaveLength(3);
+    // A server error is still the SDK's to retry (one try through the gate, two attempts sent).
+    gated.length = 0;
+    const before = sm.requests.length;
+    sm.fail({ operation: 'UpdateSecretVersionStage', status: 500, type: 'InternalServiceError' });
+    await store.promote(secretId, v, { expectCurrent: seed });
+    const moves = sm.requests.slice(before).filter((r) => r.operation === 'UpdateSecretVersionStage');
+    expect(moves[0]!.status).toBe(500);
+    expect(moves[1]!.status).toBe(200);
+    expect(gated.filter((op) => op === 'UpdateSecretVersionStage')).toHaveLength(moves.length - 1);
+    await store.close();
+  });
+
   it('a write the gate refuses is not sent', async () => {
     const store = storeFor({
       writeGate: async () => {

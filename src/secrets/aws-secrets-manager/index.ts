@@ -23,6 +23,7 @@ import { cryptoRandom } from '../../core/random.js';
 import { sensitiveParts } from '../format.js';
 import { assertSecretId, assertSecretText, assertToken } from '../value.js';
 import { isCode, isThrottleError, toStoreError } from './errors.js';
+import { StoreRetryStrategy } from './sdk-retry.js';
 import { retryThrottled, type ThrottleRetryOptions } from './throttle-retry.js';
 
 /** The calls that count against AWS's write quota; each try first passes `writeGate`. */
@@ -153,6 +154,9 @@ export function createAwsSecretsManagerStore(options: AwsSecretsManagerStoreOpti
     options.client ??
     new SecretsManagerClient({
       ...options.clientConfig,
+      // Throttles are retried by the store, each try through the write gate (sdk-retry.ts).
+      retryStrategy:
+        options.clientConfig?.retryStrategy ?? new StoreRetryStrategy(options.clientConfig?.maxAttempts ?? 3),
       region: options.region,
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     });

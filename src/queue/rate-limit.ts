@@ -6,6 +6,13 @@ import { type Clock, systemClock } from '../core/clock.js';
 export interface RateLimit {
   max: number;
   per: number;
+  /**
+   * Also space grants evenly, at least (per + guard) / max apart, instead of letting `max` go at
+   * once. For a quota counted by the second at the far end (AWS Secrets Manager's write quota): a
+   * burst of `max` grants reaches the service spread out by the sender's own work, its tail can
+   * overlap the next burst's head in the service's window, and the overlap is throttled.
+   */
+  spread?: boolean | undefined;
 }
 
 export interface RateLimiter {
@@ -39,6 +46,11 @@ export const defaultGuardMs = (per: number): number => Math.max(50, Math.round(p
  * ending at a grant holds at most `max` grants. When full, the script returns how long until the
  * oldest entry leaves the window. Atomic: Redis runs a script without interleaving.
  *
+ * With a spacing (RateLimit.spread) the script reserves instead: the caller's slot is one spacing
+ * after the last slot handed out (or now), and the caller waits for it without asking again. Slots
+ * spaced (per + guard) / max apart keep any window of `per + guard` at `max` or fewer, and cost
+ * one script call per grant however many callers wait.
+ *
  * Needs Redis >= 5 (scripts replicate their effects, so calling TIME before a write is allowed).
  */
 const ACQUIRE_SCRIPT = `
@@ -46,10 +58,19 @@ local key = KEYS[1]
 local max = tonumber(ARGV[1])
 local windowUs = tonumber(ARGV[2]) * 1000
 local member = ARGV[3]
+local spacingUs = tonumber(ARGV[4])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - windowUs)
 local count = redis.call('ZCARD', key)
+if spacingUs > 0 then
+  local slot = now
+  local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  if last[2] then slot = math.max(now, tonumber(last[2]) + spacingUs) end
+  redis.call('ZADD', key, slot, member .. ':' .. string.format('%.0f', slot))
+  redis.call('PEXPIRE', key, math.ceil((slot - now) / 1000) + tonumber(ARGV[2]) + 1000)
+  return {2, slot, slot - now}
+end
 if count < max then
   redis.call('ZADD', key, now, member .. ':' .. string.format('%.0f', now))
   redis.call('PEXPIRE', key, tonumber(ARGV[2]) + 1000)
@@ -60,8 +81,17 @@ return {0, tonumber(oldest[2]) + windowUs - now}
 `;
 
 type ScriptedRedis = RedisConnection & {
-  /** [1, grant time in µs] or [0, µs until a slot frees]; integers (Lua numbers become integer replies). */
-  rotatorRateLimitAcquire(key: string, max: number, per: number, member: string): Promise<[number, number]>;
+  /**
+   * [1, grant time in µs], [2, reserved slot in µs, µs until it] or [0, µs until a slot frees];
+   * integers (Lua numbers become integer replies).
+   */
+  rotatorRateLimitAcquire(
+    key: string,
+    max: number,
+    per: number,
+    member: string,
+    spacingUs: number,
+  ): Promise<[number, number, number?]>;
 };
 
 function validate(key: string, limit: RateLimit): void {
@@ -90,10 +120,28 @@ export function createRateLimiter(redis: RedisConnection, options: RateLimiterOp
       for (;;) {
         signal?.throwIfAborted();
         const window = limit.per + guardMs(limit.per);
-        const [granted, us] = await scripted.rotatorRateLimitAcquire(redisKey, limit.max, window, member);
+        const spacingUs = limit.spread ? Math.floor((window * 1000) / limit.max) : 0;
+        const [granted, us, waitUs = 0] = await scripted.rotatorRateLimitAcquire(
+          redisKey,
+          limit.max,
+          window,
+          member,
+          spacingUs,
+        );
         if (granted === 1) return us / 1000;
-        // Wake when the oldest entry leaves the window; +1 ms so we are not a hair early.
+        // 2: a slot reserved for this call (spread); wait for it. 0: wake when the oldest entry
+        // leaves the window, +1 ms so we are not a hair early, and ask again.
         try {
+          if (granted === 2) {
+            if (waitUs > 0) {
+              await clock.sleep(Math.ceil(waitUs / 1000), signal).catch(async (err: unknown) => {
+                // Not used: give the slot back (best effort; a slot left unused only slows others).
+                await redis.zrem(redisKey, `${member}:${us}`).catch(() => 0);
+                throw err;
+              });
+            }
+            return us / 1000;
+          }
           await clock.sleep(Math.max(1, Math.ceil(us / 1000) + 1), signal);
         } catch (err) {
           // node:timers/promises rejects with a generic AbortError; callers expect the signal's reason.

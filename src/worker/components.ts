@@ -135,8 +135,10 @@ export function storeWriteGate(
   const limit = storeRateLimit(config.store);
   if (!limit) return undefined;
   const key = rateLimitKey(`store:${config.store.type}`, storeAccountIdentity(config.store, options));
+  // Spread: AWS counts the quota per second where the calls arrive (see RateLimit.spread).
+  const spread = { ...limit, spread: true };
   return async (_operation, signal) => {
-    await limiter.acquire(key, limit, signal);
+    await limiter.acquire(key, spread, signal);
   };
 }
 

@@ -93,6 +93,44 @@ describe('createRateLimiter', () => {
     expect(utilisation(grants, limit)).toBeGreaterThan(0.5);
   }, 60_000);
 
+  it('spread: spaces grants evenly across connections, one script call each, within max per window', async () => {
+    const limit: RateLimit = { max: 10, per: 500, spread: true };
+    const guard = 50;
+    const spacing = (limit.per + guard) / limit.max;
+    const key = 'spread';
+    const grants: number[] = [];
+    let calls = 0;
+    await Promise.all(
+      connections.map(async (redis) => {
+        const limiter = createRateLimiter(redis, { prefix, guardMs: () => guard });
+        const counted = redis as unknown as {
+          rotatorRateLimitAcquire: (...a: unknown[]) => Promise<unknown>;
+        };
+        const original = counted.rotatorRateLimitAcquire.bind(redis);
+        counted.rotatorRateLimitAcquire = (...a: unknown[]) => {
+          calls++;
+          return original(...a);
+        };
+        await Promise.all(
+          [0, 1, 2, 3].map(async () => {
+            for (let i = 0; i < 3; i++) grants.push(await limiter.acquire(key, limit));
+          }),
+        );
+        counted.rotatorRateLimitAcquire = original;
+      }),
+    );
+    expect(grants).toHaveLength(36);
+    // One reservation per grant: nobody polls.
+    expect(calls).toBe(36);
+    const sorted = [...grants].sort((a, b) => a - b);
+    const gaps = sorted.slice(1).map((g, i) => g - sorted[i]!);
+    // Slot times come from the Redis clock, µs precision: every gap is one spacing (no burst).
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(spacing - 0.01);
+    expect(worstWindow(grants, limit.per + guard)).toBeLessThanOrEqual(limit.max);
+    // A burst of `max` at once, as without spread, would break the spacing check above.
+    expect(worstWindow(grants, spacing)).toBe(1);
+  }, 30_000);
+
   it('keeps keys independent', async () => {
     const limiter = createRateLimiter(connections[0]!, { prefix });
     const limit = { max: 2, per: 60_000 };

@@ -38,7 +38,7 @@ export const emptyResult = (): ScenarioResult => ({ rows: [], profiles: [], peak
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** The compiled child script `dist/bench/children/<name>.js`. */
+/** The compiled child script `dist/bench/children/<name>.js` (tsconfig.bench.json, `npm run bench`). */
 export function childScript(name: string): string {
   return join(here, 'children', `${name}.js`);
 }

@@ -16,6 +16,8 @@ import type { SecretVersion } from '../secrets/types.js';
 import { scrubError, scrubText } from './redact.js';
 import { RotationError } from './rotation-error.js';
 import { MAX_GENERATIONS, generationTokens } from './token.js';
+import { planStage } from './plan-stage.js';
+import type { NextGeneration, ReadFact, StagePlan, StageView } from './plan-stage.js';
 import type {
   RotationDeps,
   RotationErrorKind,
@@ -64,6 +66,24 @@ interface Failure {
 /** SecretStoreError code of a store write refused because this run no longer holds the target's lease. */
 export const LEASE_LOST = 'LeaseLost';
 
+/** What this run knows of the version under AWSPENDING. */
+interface PendingRecord {
+  versionId: string;
+  /**
+   * Whether the cloud holds its password: certainly not (`no`: staged fresh by this run, or shown
+   * refused), `maybe` (an earlier run or an unanswered reset may have sent it), or `yes` (the reset
+   * was accepted, or the cluster accepts it). Nothing the cloud may hold is ever dropped.
+   */
+  applied: 'no' | 'maybe' | 'yes';
+}
+
+/** What stage's reads brought back that the plan does not look at: texts and the cluster's facts. */
+interface StageReads {
+  /** Every version read, by id: the plan names versions, carrying it out needs their texts. */
+  versions: Map<string, SecretVersion>;
+  cluster: ClusterFacts;
+}
+
 class StepFailure extends Error {
   constructor(readonly failure: Failure) {
     super(failure.kind);
@@ -86,14 +106,16 @@ type Login = 'accepted' | 'refused' | 'unknown';
  *
  * Re-entrant: everything a re-run needs is in the secret store, under version tokens derived from
  * (target id, rotation id, generation). Run again with the same rotation id after an interruption
- * at any point, it finishes the same rotation:
- * - the version of this rotation is already AWSCURRENT → nothing to do (`alreadyDone`);
- * - a pending version of this rotation exists → its password is reused, never replaced;
+ * at any point, it finishes the same rotation. Stage reads the store and the cluster one fact at a
+ * time and lets planStage (plan-stage.ts) choose the case:
+ * - the version of this rotation is already AWSCURRENT → nothing to do (`done`, `alreadyDone`);
+ * - a pending version of this rotation exists → its password is reused, never replaced (`reuse`);
  * - a pending version of ANOTHER rotation exists (one that stopped with an alert) → its password is
- *   copied into this rotation's next version and rolled forward, because the cloud may hold it;
- * - otherwise a fresh password is staged as the next generation (the previous one was rejected),
- *   unless a login shows that the cluster accepts the latest generation of ours: then that
- *   password is staged again as the next generation and rolled forward.
+ *   copied into this rotation's next version and rolled forward, because the cloud may hold it
+ *   (`adopt`; `busy` while that version is younger than the orphan time);
+ * - otherwise a fresh password is staged as the next generation (the previous one was rejected,
+ *   `fresh`), unless a login shows that the cluster accepts the latest generation of ours: then
+ *   that password is staged again as the next generation and rolled forward (`restage`).
  *
  * A reused pending version may already be on the cluster (the previous run may have crashed after
  * the reset). With a data-plane login configured, apply first logs in with it and skips the reset
@@ -117,17 +139,16 @@ class RotationRun {
   private readonly secretId: string;
   private versionId: string | undefined;
   private generation: number | undefined;
-  /** The pending version's text and the password in it. */
-  private pending: { text: string; password: string } | undefined;
+  /**
+   * The version under AWSPENDING as this run knows it: found or staged by stage (while adopting,
+   * the other rotation's version until ours takes the label); gone once dropped or promoted.
+   */
+  private pending: PendingRecord | undefined;
+  /** The password of this run's pending version. */
+  private password: string | undefined;
   private current: SecretVersion | undefined;
-  /** The pending version exists in the store (staged or found, not dropped). */
-  private pendingStored = false;
-  /** The cloud may hold the pending password. */
-  private mayBeApplied = false;
-  /** The pending version was found in the store rather than created by this run. */
-  private reused = false;
   private appliedAt: number | undefined;
-  /** The stage step has read the store: the flags above reflect it. */
+  /** The stage step has read the store's labels: `pending` reflects it. */
   private stateKnown = false;
   /** Set when promote met another writer and resolved it (see resolveConflict). */
   private conflict: RotationResult['conflict'];
@@ -155,110 +176,166 @@ class RotationRun {
 
   /** Returns true when this rotation was already promoted. */
   private async stage(info: StepInfo): Promise<boolean> {
+    const view: StageView = {
+      tokens: generationTokens(this.targetId, this.req.rotationId, this.req.timing.maxPasswordRejections),
+      loginCheck: Boolean(this.deps.loginCheck),
+      orphanAfterMs: this.deps.pendingOrphanAfterMs,
+    };
+    const reads: StageReads = { versions: new Map(), cluster: {} };
+    for (;;) {
+      const plan = planStage(view);
+      switch (plan.case) {
+        case 'read':
+          await this.readFact(plan, view, reads, info);
+          break;
+        case 'done':
+          this.versionId = plan.versionId;
+          this.generation = plan.generation;
+          info.outcome = 'skipped';
+          info.detail =
+            plan.label === 'current'
+              ? 'this rotation is already promoted'
+              : 'this rotation was promoted and has since been superseded';
+          return true;
+        case 'reuse':
+          this.usePending(plan.versionId, plan.generation, reads.versions.get(plan.versionId)!.text, 'maybe');
+          info.outcome = 'reused';
+          info.detail = `reusing the pending password of generation ${plan.generation}`;
+          return false;
+        case 'restage':
+          await this.restage(plan, reads.versions.get(plan.from)!, view.tokens, info);
+          return false;
+        case 'busy':
+          throw new StepFailure({
+            kind: 'busy',
+            detail: `another writer's pending version ${plan.pending} is ${Math.round(plan.ageMs / 1000)}s old: busy until it finishes or is orphaned`,
+            retryAfterMs: plan.retryAfterMs,
+          });
+        case 'adopt':
+          await this.adopt(plan, reads.versions.get(plan.from)!, view.tokens, info);
+          return false;
+        case 'fresh':
+          await this.fresh(plan, reads.cluster, view.tokens, info);
+          return false;
+      }
+    }
+  }
+
+  /** Reads one fact of the stage view; every text read is registered for scrubbing at once. */
+  private async readFact(need: ReadFact, view: StageView, reads: StageReads, info: StepInfo): Promise<void> {
     const { store } = this.deps;
-    const { rotationId, timing } = this.req;
-    const max = timing.maxPasswordRejections;
-    const tokens = generationTokens(this.targetId, rotationId, max);
-    const own = new Map(tokens.map((t, g) => [t, g]));
-
-    const current = await this.storeCall('read the current version', () => store.getCurrent(this.secretId));
-    this.current = current;
-    // Not ours to rotate, but a password all the same: the caller's redactor must know it too.
-    if (current) this.registerText(current.text);
-    const currentGen = current ? own.get(current.versionId) : undefined;
-    if (current && currentGen !== undefined) {
-      this.versionId = current.versionId;
-      this.generation = currentGen;
-      info.outcome = 'skipped';
-      info.detail = 'this rotation is already promoted';
-      return true;
-    }
-    const previous = await this.storeCall('read the previous version', () =>
-      store.getPrevious(this.secretId),
-    );
-    if (previous) this.registerText(previous.text);
-    const previousGen = previous ? own.get(previous.versionId) : undefined;
-    if (previous && previousGen !== undefined) {
-      this.versionId = previous.versionId;
-      this.generation = previousGen;
-      info.outcome = 'skipped';
-      info.detail = 'this rotation was promoted and has since been superseded';
-      return true;
-    }
-
-    const pending = await this.storeCall('read the pending version', () => store.getPending(this.secretId));
-    this.stateKnown = true;
-    const pendingGen = pending ? own.get(pending.versionId) : undefined;
-    if (pending && pendingGen !== undefined) {
-      this.usePending(pending.versionId, pendingGen, pending.text, true);
-      info.outcome = 'reused';
-      info.detail = `reusing the pending password of generation ${pendingGen}`;
-      return false;
-    }
-
-    // Before anything is staged: a cluster whose password cannot be reset stops here.
-    const facts = await this.clusterFacts(info);
-
-    // A generation of ours that exists but is neither current nor pending lost its pending label.
-    // The only way the stores let that happen is dropPending, which this class calls only for a
-    // password the cloud rejected and certainly does not hold (rejected()); so it was rejected.
-    let next = 0;
-    let last: SecretVersion | undefined;
-    for (const [g, token] of tokens.entries()) {
-      const v = await this.storeCall('read a version', () => store.getVersion(this.secretId, token));
-      if (v) {
-        next = g + 1;
-        last = v;
-        this.registerText(v.text);
-      }
-    }
-    if (!pending && last && this.deps.loginCheck) {
-      // Trust that, but check it where we can: if the cluster accepts the latest such password,
-      // a store fault lost its label after the cloud took it. Roll it forward, never replace it.
-      const login = await this.login(this.passwordOf(last, `version ${last.versionId} of this rotation`));
-      if (login.result === 'accepted') {
-        if (next >= max) this.exhausted(max);
-        const lost = last;
-        const token = tokens[next]!;
-        await this.storeCall('stage the password the cluster holds again', () =>
-          store.stagePending(this.secretId, token, lost.text, {
-            description: this.description(),
-            expectPending: null,
-          }),
+    const keep = (version: SecretVersion | undefined): string | null => {
+      if (!version) return null;
+      // Not ours to rotate, maybe, but a password all the same: the caller's redactor must know it too.
+      this.registerText(version.text);
+      reads.versions.set(version.versionId, version);
+      return version.versionId;
+    };
+    switch (need.fact) {
+      case 'current': {
+        const current = await this.storeCall('read the current version', () =>
+          store.getCurrent(this.secretId),
         );
-        this.usePending(token, next, lost.text, true);
-        info.outcome = 'reused';
-        info.detail = `generation ${next - 1} is no longer pending but the cluster accepts its password: staged it again as generation ${next}`;
-        return false;
+        this.current = current;
+        view.current = keep(current);
+        return;
+      }
+      case 'previous':
+        view.previous = keep(
+          await this.storeCall('read the previous version', () => store.getPrevious(this.secretId)),
+        );
+        return;
+      case 'pending':
+        view.pending = keep(
+          await this.storeCall('read the pending version', () => store.getPending(this.secretId)),
+        );
+        this.stateKnown = true;
+        return;
+      case 'cluster':
+        // Before anything is staged: a cluster whose password cannot be reset stops here.
+        reads.cluster = await this.clusterFacts(info);
+        view.cluster = true;
+        return;
+      case 'versions': {
+        const found: number[] = [];
+        for (const [generation, token] of view.tokens.entries()) {
+          const v = await this.storeCall('read a version', () => store.getVersion(this.secretId, token));
+          if (keep(v) !== null) found.push(generation);
+        }
+        view.versions = found;
+        return;
+      }
+      case 'login': {
+        const latest = reads.versions.get(need.versionId)!;
+        const password = this.passwordOf(latest, `version ${latest.versionId} of this rotation`);
+        view.login = (await this.login(password)).result;
+        return;
+      }
+      case 'pending-age': {
+        const versions = await this.storeCall('read the versions', () => store.describe(this.secretId));
+        const createdAt = versions?.find((v) => v.versionId === view.pending)?.createdAt?.getTime();
+        view.pendingAgeMs = createdAt === undefined ? null : this.deps.clock.now() - createdAt;
+        return;
       }
     }
-    if (pending) {
-      this.registerText(pending.text);
-      // Another writer's pending version: busy while that writer may still be at work.
-      await this.waitForOrphan(pending.versionId);
-      // Another rotation stopped with this version pending: the cloud may hold it. Keep it alive by
-      // rolling it forward under our own token (the same password), never by replacing it.
-      // Set before the version is read: if it is unreadable, the alert must still say that a
-      // pending version the cloud may hold is left in the store.
-      this.pendingStored = true;
-      this.mayBeApplied = true;
-      this.passwordOf(pending, `the pending version ${pending.versionId} left by another rotation`);
-      // Taken by compare-and-set from that version only.
-      const adopted = pending.versionId;
-      if (next >= max) this.exhausted(max);
-      const token = tokens[next]!;
-      await this.storeCall('stage the adopted pending version', () =>
-        store.stagePending(this.secretId, token, pending.text, {
-          description: this.description(),
-          expectPending: adopted,
-        }),
-      );
-      this.usePending(token, next, pending.text, true);
-      info.outcome = 'reused';
-      info.detail = `adopted the pending version ${pending.versionId} left by another rotation`;
-      return false;
-    }
-    if (next >= max) this.exhausted(max);
+  }
+
+  /** A generation of ours lost its pending label but the cluster accepts its password: stage it again. */
+  private async restage(
+    plan: Extract<StagePlan, { case: 'restage' }>,
+    lost: SecretVersion,
+    tokens: readonly string[],
+    info: StepInfo,
+  ): Promise<void> {
+    const next = this.nextGeneration(plan.generation);
+    const token = tokens[next]!;
+    await this.storeCall('stage the password the cluster holds again', () =>
+      this.deps.store.stagePending(this.secretId, token, lost.text, {
+        description: this.description(),
+        expectPending: null,
+      }),
+    );
+    this.usePending(token, next, lost.text, 'maybe');
+    info.outcome = 'reused';
+    info.detail = `generation ${plan.fromGeneration} is no longer pending but the cluster accepts its password: staged it again as generation ${next}`;
+  }
+
+  /**
+   * Another rotation stopped with this version pending: the cloud may hold it. Keep it alive by
+   * rolling it forward under our own token (the same password), never by replacing it.
+   */
+  private async adopt(
+    plan: Extract<StagePlan, { case: 'adopt' }>,
+    pending: SecretVersion,
+    tokens: readonly string[],
+    info: StepInfo,
+  ): Promise<void> {
+    // Recorded before the version is read: if it is unreadable, the alert must still say that a
+    // pending version the cloud may hold is left in the store.
+    this.pending = { versionId: pending.versionId, applied: 'maybe' };
+    this.passwordOf(pending, `the pending version ${pending.versionId} left by another rotation`);
+    const next = this.nextGeneration(plan.generation);
+    const token = tokens[next]!;
+    // Taken by compare-and-set from that version only.
+    await this.storeCall('stage the adopted pending version', () =>
+      this.deps.store.stagePending(this.secretId, token, pending.text, {
+        description: this.description(),
+        expectPending: pending.versionId,
+      }),
+    );
+    this.usePending(token, next, pending.text, 'maybe');
+    info.outcome = 'reused';
+    info.detail = `adopted the pending version ${pending.versionId} left by another rotation`;
+  }
+
+  /** Nothing pending: a fresh password, written into the current version in its format. */
+  private async fresh(
+    plan: Extract<StagePlan, { case: 'fresh' }>,
+    facts: ClusterFacts,
+    tokens: readonly string[],
+    info: StepInfo,
+  ): Promise<void> {
+    const next = this.nextGeneration(plan.generation);
     // The new version is written into the current one: it must be readable in the configured format.
     const base = this.current ? this.read(this.current, 'the current version') : undefined;
 
@@ -281,46 +358,51 @@ class RotationRun {
     this.versionId = token;
     this.generation = next;
     await this.storeCall('stage the pending version', () =>
-      store.stagePending(this.secretId, token, text, {
+      this.deps.store.stagePending(this.secretId, token, text, {
         description: this.description(),
         expectPending: null,
       }),
     );
-    this.usePending(token, next, text, false);
+    this.usePending(token, next, text, 'no');
     info.detail = next === 0 ? 'staged a new password' : `staged a new password (generation ${next})`;
-    return false;
   }
 
   private async ready(info: StepInfo): Promise<void> {
     const { timing } = this.req;
     // A reused version may have been applied by a crashed run: the cluster may be busy with OUR
     // reset, so give it as long as settling would take.
-    const timeout = this.reused ? Math.max(timing.readyTimeout, timing.settleTimeout) : timing.readyTimeout;
+    const timeout =
+      this.pending!.applied === 'maybe'
+        ? Math.max(timing.readyTimeout, timing.settleTimeout)
+        : timing.readyTimeout;
     const polls = await this.waitUntilReady('ready-timeout', timeout, 0, info);
     info.detail = polls === 1 ? 'cluster ready' : `cluster ready after ${polls} polls`;
   }
 
   /** Returns false when the reset was skipped because the cluster already holds the password. */
   private async apply(info: StepInfo): Promise<boolean> {
-    const password = this.pending!.password;
-    if (this.reused && this.deps.loginCheck) {
+    const pending = this.pending!;
+    const password = this.password!;
+    // `maybe` here: the version was found in the store, and an earlier run may have sent it.
+    const before = pending.applied;
+    if (before === 'maybe' && this.deps.loginCheck) {
       const login = await this.login(password);
       if (login.result === 'accepted') {
-        this.mayBeApplied = true;
+        pending.applied = 'yes';
         info.outcome = 'skipped';
         info.detail = 'the cluster already accepts the pending password';
         return false;
       }
     }
-    const before = this.mayBeApplied;
-    this.mayBeApplied = true;
+    pending.applied = 'maybe';
     const { provider } = this.deps;
     try {
       const res = await provider.reset(this.req.target, password, this.callOptions());
+      pending.applied = 'yes';
       this.appliedAt = this.deps.clock.now();
       info.httpStatus = res.status;
       if (res.requestId !== undefined) info.requestId = res.requestId;
-      info.detail = this.reused ? 'reset accepted (same pending password again)' : 'reset accepted';
+      info.detail = before === 'maybe' ? 'reset accepted (same pending password again)' : 'reset accepted';
       return true;
     } catch (err) {
       if (this.deps.signal?.aborted) throw err;
@@ -332,7 +414,7 @@ class RotationRun {
           cause: err,
         });
       }
-      if (DEFINITE_RESET_KINDS.includes(err.kind)) this.mayBeApplied = before;
+      if (DEFINITE_RESET_KINDS.includes(err.kind)) pending.applied = before;
       if (err.kind === 'password-rejected') return this.rejected(err, info);
       throw new StepFailure({
         ...providerFields(err),
@@ -353,7 +435,8 @@ class RotationRun {
    */
   private async rejected(err: Error & { kind: ErrorKind }, info: StepInfo): Promise<boolean> {
     const fields = providerFields(err);
-    if (this.mayBeApplied) {
+    const pending = this.pending!;
+    if (pending.applied !== 'no') {
       const keep = (detail: string): never => {
         throw new StepFailure({ ...fields, detail, cause: err });
       };
@@ -361,15 +444,16 @@ class RotationRun {
       if (!this.deps.loginCheck)
         keep('the cloud rejected the pending password, which an earlier run may have applied');
       for (let attempt = 1; attempt <= VERIFY_ATTEMPTS; attempt++) {
-        const pending = await this.login(this.pending!.password);
-        if (pending.result === 'accepted') {
+        const onPending = await this.login(this.password!);
+        if (onPending.result === 'accepted') {
+          pending.applied = 'yes';
           info.detail =
             'the cloud refused to set the pending password again, but the cluster already accepts it';
           return false;
         }
         const currentPassword = this.current ? this.readable(this.current)?.password : undefined;
         const current =
-          pending.result === 'refused' && currentPassword !== undefined
+          onPending.result === 'refused' && currentPassword !== undefined
             ? await this.login(currentPassword)
             : undefined;
         if (current?.result !== 'accepted') {
@@ -382,12 +466,12 @@ class RotationRun {
       }
       // The cluster kept taking the current password and refusing the pending one for as long as a
       // change in flight takes to land: it never got it.
-      this.mayBeApplied = false;
+      pending.applied = 'no';
     }
     await this.storeCall('drop the rejected pending version', () =>
       this.deps.store.dropPending(this.secretId, this.versionId!),
     );
-    this.pendingStored = false;
+    this.pending = undefined;
     throw new StepFailure({
       ...fields,
       detail: `the cloud rejected the password of generation ${this.generation}; dropped it, a re-run stages a new one`,
@@ -422,7 +506,7 @@ class RotationRun {
     }
     let last: { result: Login; error?: unknown } = { result: 'unknown' };
     for (let attempt = 1; attempt <= VERIFY_ATTEMPTS; attempt++) {
-      last = await this.login(this.pending!.password);
+      last = await this.login(this.password!);
       if (last.result === 'accepted') {
         info.detail = attempt === 1 ? 'login accepted' : `login accepted at attempt ${attempt}`;
         return;
@@ -453,7 +537,7 @@ class RotationRun {
       await this.resolveConflict(info, (err as StepFailure).failure.detail ?? 'promote refused');
       return;
     }
-    this.pendingStored = false;
+    this.pending = undefined;
     info.detail = 'pending version is now current';
   }
 
@@ -470,7 +554,7 @@ class RotationRun {
    */
   private async resolveConflict(info: StepInfo, why: string): Promise<void> {
     const { store } = this.deps;
-    const ours = this.pending!.password;
+    const ours = this.password!;
     const current = await this.storeCall('read the current version after a conflict', () =>
       store.getCurrent(this.secretId),
     );
@@ -478,7 +562,7 @@ class RotationRun {
     // The store's current as a password, when it is readable in the configured format.
     const currentPassword = current ? this.readable(current)?.password : undefined;
     const done = (resolution: Exclude<ConflictResolution, 'fresh-rotation'>, detail: string) => {
-      this.pendingStored = false;
+      this.pending = undefined;
       this.conflict = { resolution, detail: this.clean(detail) };
       info.outcome = 'skipped';
       info.detail = detail;
@@ -515,30 +599,11 @@ class RotationRun {
     // Only a successful read may clear the flag: after a failed one, our applied version may still
     // be pending, and the alert must say so.
     const pending = await this.deps.store.getPending(this.secretId).catch(() => null);
-    if (pending !== null) this.pendingStored = pending?.versionId === this.versionId;
+    if (pending !== null && pending?.versionId !== this.versionId) this.pending = undefined;
     throw new StepFailure({
       kind: 'conflict',
       conflictResolution: 'fresh-rotation',
       detail: `${why}; could not tell which password the cluster holds: a fresh rotation re-applies the store's pending value (or a new password) and promotes it`,
-    });
-  }
-
-  /**
-   * Another writer's pending version is adopted only once it is orphaned: older than
-   * `pendingOrphanAfterMs` (the lease expiry). Until then the target is busy.
-   */
-  private async waitForOrphan(versionId: string): Promise<void> {
-    const after = this.deps.pendingOrphanAfterMs;
-    if (after === undefined) return;
-    const versions = await this.storeCall('read the versions', () => this.deps.store.describe(this.secretId));
-    const createdAt = versions?.find((v) => v.versionId === versionId)?.createdAt?.getTime();
-    if (createdAt === undefined) return;
-    const age = this.deps.clock.now() - createdAt;
-    if (age >= after) return;
-    throw new StepFailure({
-      kind: 'busy',
-      detail: `another writer's pending version ${versionId} is ${Math.round(age / 1000)}s old: busy until it finishes or is orphaned`,
-      retryAfterMs: after - age,
     });
   }
 
@@ -632,16 +697,16 @@ class RotationRun {
     }
   }
 
-  private usePending(versionId: string, generation: number, text: string, reused: boolean): void {
+  /**
+   * Takes `versionId` as this run's pending version. A version found in the store is `maybe`
+   * applied: we cannot know from the store whether an earlier run sent its password, so assume it did.
+   */
+  private usePending(versionId: string, generation: number, text: string, applied: 'no' | 'maybe'): void {
     this.registerText(text);
     this.versionId = versionId;
     this.generation = generation;
-    this.pendingStored = true;
-    this.reused = reused;
-    // We cannot know from the store whether an earlier run sent this password: assume it did.
-    this.mayBeApplied = reused;
-    const password = this.passwordOf({ versionId, text }, `the pending version of generation ${generation}`);
-    this.pending = { text, password };
+    this.pending = { versionId, applied };
+    this.password = this.passwordOf({ versionId, text }, `the pending version of generation ${generation}`);
   }
 
   /**
@@ -700,11 +765,15 @@ class RotationRun {
     }
   }
 
-  private exhausted(max: number): never {
-    throw new StepFailure({
-      kind: 'rejections-exhausted',
-      detail: `the cloud rejected ${max} generated passwords`,
-    });
+  /** The generation a plan stages; none left stops the rotation. */
+  private nextGeneration(generation: NextGeneration): number {
+    if (generation === 'exhausted') {
+      throw new StepFailure({
+        kind: 'rejections-exhausted',
+        detail: `the cloud rejected ${this.req.timing.maxPasswordRejections} generated passwords`,
+      });
+    }
+    return generation;
   }
 
   private register(password: string): void {
@@ -835,7 +904,7 @@ class RotationRun {
       steps: [...this.events],
       versionId: this.versionId,
       generation: this.generation,
-      pendingMayBeApplied: this.pendingStored && this.mayBeApplied,
+      pendingMayBeApplied: this.pending !== undefined && this.pending.applied !== 'no',
       storeStateKnown: this.stateKnown,
       httpStatus: f.httpStatus,
       vendorCode: f.vendorCode === undefined ? undefined : this.clean(f.vendorCode),

@@ -1,5 +1,5 @@
 import type { RetryConfig, RotationTiming } from '../src/config/schema.js';
-import { backoffDelay } from '../src/queue/backoff.js';
+import { backoffDelay } from '../src/core/backoff.js';
 import { decide } from '../src/rotation/decide.js';
 import type { RotationFailureFacts, StopReason } from './alerts.js';
 import { stopReason } from './alerts.js';

@@ -1,5 +1,5 @@
 import type { Random } from '../core/random.js';
-import { backoffCeiling, backoffDelay } from '../queue/backoff.js';
+import { backoffCeiling, backoffDelay } from '../core/backoff.js';
 import type { RotationErrorKind } from './types.js';
 
 /** What the caller (the worker) does after a failed run of rotate(). */

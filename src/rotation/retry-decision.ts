@@ -151,13 +151,15 @@ export function decideRetry(input: RetryDecisionInput): RetryDecision {
   if (error.kind === 'aborted') {
     return { action: 'retry', delayMs: 0, counters, reason: 'aborted: re-run to continue' };
   }
-  if (failures >= retry.attempts)
+  if (failures >= retry.attempts) {
     return stop('final-failure', `${error.kind}: gave up after ${failures} attempts`);
+  }
 
   if (policy === 'retry-now') {
     // A rejected password that the cloud may hold is never replaced automatically.
-    if (pending)
+    if (pending) {
       return stop('final-failure', 'password-rejected for a pending password that the cloud may hold');
+    }
     return {
       action: 'retry',
       delayMs: 0,

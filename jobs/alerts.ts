@@ -1,5 +1,6 @@
 import type { TargetConfig } from '../src/config/schema.js';
 import { GUESSED_KIND_DETAIL } from '../src/providers/ncp-cdss/classify.js';
+import type { RetryAlert } from '../src/rotation/retry-decision.js';
 import type { RotationErrorKind, RotationStep } from '../src/rotation/types.js';
 import type { Alert } from '../src/worker/types.js';
 import type { RotateJobData } from './definitions.js';
@@ -55,25 +56,11 @@ const SUMMARY: Record<StopReason, string> = {
   'conflict-resolved': 'another writer changed the secret between stage and promote; settled',
 };
 
-/** The alert reason of a rotation that stops for good with this error kind. */
-export function stopReason(error: RotationFailureFacts, why: string): StopReason {
-  switch (error.kind) {
-    case 'precondition':
-    case 'auth':
-    case 'not-found':
-    case 'bad-request':
-    case 'cluster-failed':
-    case 'rejections-exhausted':
-    case 'secret-unreadable':
-    case 'conflict':
-      return error.kind;
-    case 'busy':
-    case 'throttled':
-      return /busy budget/.test(why) ? 'busy-budget-spent' : 'final-failure';
-    default:
-      return 'final-failure';
-  }
-}
+/**
+ * Every alert the retry decision (src/rotation/retry-decision.ts) can raise is an alert reason with a
+ * severity and a text: a reason added there without one here does not compile.
+ */
+const _retryAlertTexts: Record<RetryAlert, string> = SUMMARY;
 
 /**
  * The alerts of a failed run: `reason`, plus "a pending version is left that the cloud may hold"

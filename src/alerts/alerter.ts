@@ -3,7 +3,7 @@ import type { RedisConnection } from '../queue/connection.js';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../core/clock.js';
 import { type Random, cryptoRandom } from '../core/random.js';
-import { backoffDelay } from '../queue/backoff.js';
+import { backoffDelay } from '../core/backoff.js';
 import type { Alert, AlertSink } from '../worker/types.js';
 import { LOG_SINK_NAME, createLogSink } from './log-sink.js';
 import { type Scrubber, identityScrubber, scrubAlert } from './scrub.js';

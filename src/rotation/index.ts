@@ -1,5 +1,11 @@
-export { decide, KIND_POLICY } from './decide.js';
-export type { Decision, DecideInput, KindPolicy } from './decide.js';
+export { decideRetry, KIND_POLICY, STOP_ALERT } from './retry-decision.js';
+export type {
+  KindPolicy,
+  RetryAlert,
+  RetryCounters,
+  RetryDecision,
+  RetryDecisionInput,
+} from './retry-decision.js';
 export { rotate, VERIFY_ATTEMPTS } from './rotate.js';
 export { RotationError, isRotationError } from './rotation-error.js';
 export type { RotationErrorDetails, RotationErrorJSON } from './rotation-error.js';

@@ -124,7 +124,7 @@ type Login = 'accepted' | 'refused' | 'unknown';
  * show that the cluster still accepts the current password and refuses the pending one, again and
  * again for as long as verify waits for a password to land (a change in flight can lag "ready").
  *
- * Throws RotationError; the caller decides retry vs alert with decide().
+ * Throws RotationError; the caller decides retry vs alert with decideRetry().
  */
 export async function rotate(request: RotationRequest, deps: RotationDeps): Promise<RotationResult> {
   validateRequest(request);

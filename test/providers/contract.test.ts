@@ -18,7 +18,7 @@ import {
   sandboxTarget,
   startSandbox,
 } from '../../src/sandbox/index.js';
-import { decide } from '../../src/rotation/decide.js';
+import { decideRetry } from '../../src/rotation/retry-decision.js';
 import { rotate } from '../../src/rotation/rotate.js';
 import { isRotationError, type RotationError } from '../../src/rotation/rotation-error.js';
 import { createFileStore } from '../../src/secrets/file/index.js';
@@ -450,7 +450,13 @@ describe.each(CSS_IDS.flatMap((id) => clients.map((c) => [id, c.name, c] as cons
           } catch (err) {
             if (!isRotationError(err)) throw err;
             errors.push(err);
-            const d = decide({ error: err, attempts: run, busyMs: 0, retry, busyBudget: 7_200_000 });
+            const d = decideRetry({
+              error: err,
+              counters: { failures: run - 1, busyMs: 0 },
+              retry,
+              busyBudget: 7_200_000,
+              draw: 1 - 2 ** -52, // the longest wait of the range
+            });
             // retried as busy (with backoff), not stopped
             expect(d.action).toBe('retry');
             if (d.action === 'retry') clock.advance(d.delayMs);

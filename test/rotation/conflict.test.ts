@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rotationTimingSchema } from '../../src/config/schema.js';
 import { manualClock } from '../../src/core/clock.js';
-import { decide } from '../../src/rotation/decide.js';
+import { decideRetry } from '../../src/rotation/retry-decision.js';
 import { rotate } from '../../src/rotation/rotate.js';
 import { isRotationError } from '../../src/rotation/rotation-error.js';
 import { MemoryStore } from '../support/memory-store.js';
@@ -111,14 +111,14 @@ describe('a promote that another writer got in the way of', () => {
     expect(err.pendingMayBeApplied).toBe(true);
     expect(passwordIn(t.store.peek(SECRET_ID, 'AWSPENDING') ?? '')).toBe('Generated-Pw-0001!');
     // The decision table never retries a conflict as such.
-    const d = decide({
+    const d = decideRetry({
       error: err,
-      attempts: 1,
-      busyMs: 0,
+      counters: { failures: 0, busyMs: 0 },
       retry: { attempts: 5, initialDelay: 1_000, maxDelay: 60_000 },
       busyBudget: 60_000,
+      draw: 0.5,
     });
-    expect(d.action).toBe('alert-and-stop');
+    expect(d.action).toBe('stop');
   });
 
   it('another writer adopted our pending password and promoted it: store and cluster agree, said so', async () => {

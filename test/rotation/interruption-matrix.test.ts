@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decide } from '../../src/rotation/decide.js';
+import { decideRetry } from '../../src/rotation/retry-decision.js';
 import { Harness, faultName } from './harness.js';
 import { FIRST_RUN_SITES, expectedFirstRun, matrixCases } from './matrix.js';
 import type { MatrixCase } from './matrix.js';
@@ -57,14 +57,15 @@ describe('interruption matrix', () => {
         pendingMayBeApplied: expected.pendingMayBeApplied,
       });
       // The caller is told to alert whenever it would stop with a pending version the cloud may hold.
-      const d = decide({
+      const d = decideRetry({
         error: first.error,
-        attempts: 1,
-        busyMs: 0,
+        counters: { failures: 0, busyMs: 0 },
         retry: { attempts: 12, initialDelay: 30_000, maxDelay: 3_600_000 },
         busyBudget: h.timing.busyBudget,
+        draw: 0.5,
       });
-      if (d.action !== 'retry' && first.error.pendingMayBeApplied) expect(d.reason).toMatch(/cloud may hold/);
+      const alerts = d.action === 'stop' || d.alert !== undefined;
+      if (alerts && first.error.pendingMayBeApplied) expect(d.reason).toMatch(/cloud may hold/);
     } else {
       expect(first.type).toBe(expected.type);
     }

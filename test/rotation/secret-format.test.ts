@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decide } from '../../src/rotation/decide.js';
+import { decideRetry } from '../../src/rotation/retry-decision.js';
 import type { RotationError } from '../../src/rotation/rotation-error.js';
 import { Harness, INITIAL_PASSWORD, SECRET_ID, errorTexts, expectNoPasswords } from './harness.js';
 import type { HarnessOptions } from './harness.js';
@@ -116,9 +116,15 @@ describe('rotate: the cluster says who its user is and whether it can be reset',
     expect(h.store.log).toEqual([]);
     expect(h.cluster.taken).toEqual([]);
     expect(h.cluster.calls.filter((c) => c.op === 'reset')).toEqual([]);
-    const d = decide({ error: err, attempts: 1, busyMs: 0, retry: RETRY, busyBudget: 3_600_000 });
-    expect(d.action).toBe('alert-and-stop');
-    expect(d.action === 'alert-and-stop' && d.reason).not.toMatch(/pending/);
+    const d = decideRetry({
+      error: err,
+      counters: { failures: 0, busyMs: 0 },
+      retry: RETRY,
+      busyBudget: 3_600_000,
+      draw: 0.5,
+    });
+    expect(d.action).toBe('stop');
+    expect(d.action === 'stop' && d.reason).not.toMatch(/pending/);
     h.checkAlways();
   });
 });
@@ -167,11 +173,17 @@ describe('rotate: a secret that is not readable in its format', () => {
     expect(h.store.log).toEqual([]);
     expect(h.cluster.taken).toEqual([]);
     // No retry: the first failure stops, and the reason says nothing about a pending version.
-    const d = decide({ error: err, attempts: 1, busyMs: 0, retry: RETRY, busyBudget: 3_600_000 });
+    const d = decideRetry({
+      error: err,
+      counters: { failures: 0, busyMs: 0 },
+      retry: RETRY,
+      busyBudget: 3_600_000,
+      draw: 0.5,
+    });
     expect(d).toEqual({
-      action: 'alert-and-stop',
+      action: 'stop',
+      alert: 'secret-unreadable',
       reason: 'secret-unreadable: needs a human',
-      pendingMayBeApplied: false,
     });
     // Neither the password nor any other part of the value is in the error or the events.
     expectNoPasswords([INITIAL_PASSWORD, c.opts.seedText!], { error: errorTexts(err), events: h.events });

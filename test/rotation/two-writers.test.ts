@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rotationTimingSchema } from '../../src/config/schema.js';
 import { manualClock } from '../../src/core/clock.js';
-import { decide } from '../../src/rotation/decide.js';
+import { decideRetry } from '../../src/rotation/retry-decision.js';
 import { rotate } from '../../src/rotation/rotate.js';
 import { isRotationError, type RotationError } from '../../src/rotation/rotation-error.js';
 import type { RotationResult } from '../../src/rotation/types.js';
@@ -225,17 +225,17 @@ async function runCase(c: Case) {
   return { outA, outB, cloud, current: passwordOf(current), alerted, conflicts, kept, finish, after };
 }
 
-/** Whether the worker alerts for this failure (decide's table, or a conflict, or a pending left). */
+/** Whether the worker alerts for this failure (the retry decision, or a conflict, or a pending left). */
 function alerts(e: RotationError): boolean {
   if (e.kind === 'conflict' || e.pendingMayBeApplied) return true;
-  const d = decide({
+  const d = decideRetry({
     error: e,
-    attempts: 1,
-    busyMs: 0,
+    counters: { failures: 0, busyMs: 0 },
     retry: { attempts: 5, initialDelay: 1_000, maxDelay: 60_000 },
     busyBudget: 7_200_000,
+    draw: 0.5,
   });
-  return d.action !== 'retry';
+  return d.action === 'stop' || d.alert !== undefined;
 }
 
 /** Every order of four turns of A and four of B (70). */

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Random, cryptoRandom, seededRandom } from '../../src/core/random.js';
-import { backoffCeiling, backoffDelay } from '../../src/queue/backoff.js';
+import { backoffCeiling, backoffDelay, backoffRange, jitter } from '../../src/core/backoff.js';
 
 /** A Random whose float() always returns `f`: pins the jitter to one end of the range. */
 const fixed = (f: number): Random => ({ float: () => f, int: (n) => Math.floor(f * n) });
@@ -121,5 +121,40 @@ describe('backoffDelay', () => {
     expect(() =>
       backoffDelay({ attempt: 1, initialDelay: 1, maxDelay: 1, retryAfterMs: -5, random }),
     ).toThrow(/retryAfterMs/);
+  });
+});
+
+describe('backoffRange and jitter: backoffDelay in two steps', () => {
+  it('backoffDelay is jitter over backoffRange with the same draw', () => {
+    fc.assert(
+      fc.property(
+        attemptArb,
+        delayArb,
+        delayArb,
+        fc.option(fc.integer({ min: 0, max: 20 * 86_400_000 }), { nil: undefined }),
+        unitArb,
+        (attempt, initialDelay, maxDelay, retryAfterMs, f) => {
+          const range = backoffRange({ attempt, initialDelay, maxDelay, retryAfterMs });
+          const d = backoffDelay({ attempt, initialDelay, maxDelay, retryAfterMs, random: fixed(f) });
+          expect(jitter(range, f)).toBe(d);
+          expect(range.floor).toBeLessThanOrEqual(range.top);
+          expect(range.top).toBeLessThanOrEqual(maxDelay);
+        },
+      ),
+    );
+  });
+
+  it('maps the draw onto both ends of the range, and a one-value range onto that value', () => {
+    expect(jitter({ floor: 10, top: 20 }, 0)).toBe(10);
+    expect(jitter({ floor: 10, top: 20 }, 1 - 2 ** -52)).toBe(20);
+    expect(jitter({ floor: 7, top: 7 }, 0.9)).toBe(7);
+    expect(backoffRange({ attempt: 3, initialDelay: 1000, maxDelay: 60_000, retryAfterMs: 2500.5 })).toEqual({
+      floor: 2501,
+      top: 4000,
+    });
+    expect(backoffRange({ attempt: 1, initialDelay: 1000, maxDelay: 60_000, retryAfterMs: 90_000 })).toEqual({
+      floor: 60_000,
+      top: 60_000,
+    });
   });
 });

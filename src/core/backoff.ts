@@ -1,7 +1,8 @@
-import type { Random } from '../core/random.js';
+import type { Random } from './random.js';
 
 /**
- * Retry arithmetic, pure (like BullMQ's backoffs.ts): the worker only calls it.
+ * Retry arithmetic, pure (like BullMQ's backoffs.ts), in the ground layer: the rotation core's
+ * retry decision and the alerter both call it.
  *
  * Exponential backoff with FULL jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"):
  * the n-th retry waits a uniformly random time in [0, min(maxDelay, initialDelay * 2^(n-1))].
@@ -47,17 +48,40 @@ export function backoffCeiling(attempt: number, initialDelay: number, maxDelay: 
   return Math.min(cap, Math.floor(exponential));
 }
 
-/** Milliseconds to wait before retry number `attempt`; an integer in [0, maxDelay]. */
-export function backoffDelay(input: BackoffInput): number {
-  const { attempt, initialDelay, maxDelay, retryAfterMs, random } = input;
+/** The integers a backoff delay is drawn from: `floor`..`top`, both included. */
+export interface BackoffRange {
+  /** Retry-After (rounded up, capped at maxDelay), or 0 without one. */
+  floor: number;
+  /** The exponential ceiling, or the floor when that is higher. */
+  top: number;
+}
+
+/** The range of retry number `attempt`'s delay: [Retry-After, ceiling], within [0, maxDelay]. */
+export function backoffRange(input: Omit<BackoffInput, 'random'>): BackoffRange {
+  const { attempt, initialDelay, maxDelay, retryAfterMs } = input;
   const ceiling = backoffCeiling(attempt, initialDelay, maxDelay);
   let floor = 0;
   if (retryAfterMs !== undefined) {
     requireNonNegative('retryAfterMs', retryAfterMs);
     floor = Math.min(Math.ceil(retryAfterMs), Math.floor(maxDelay));
   }
-  if (ceiling <= floor) return floor;
-  // Uniform over the integers floor..ceiling inclusive.
-  const span = ceiling - floor + 1;
-  return floor + Math.min(span - 1, Math.floor(random.float() * span));
+  return { floor, top: Math.max(ceiling, floor) };
+}
+
+/**
+ * One uniform draw in [0, 1) mapped onto the integers of `range`, both ends included. A range of
+ * one value needs no draw: it is that value whatever `draw` is.
+ */
+export function jitter(range: BackoffRange, draw: number): number {
+  const { floor, top } = range;
+  if (top <= floor) return floor;
+  const span = top - floor + 1;
+  return floor + Math.min(span - 1, Math.floor(draw * span));
+}
+
+/** Milliseconds to wait before retry number `attempt`; an integer in [0, maxDelay]. */
+export function backoffDelay(input: BackoffInput): number {
+  const range = backoffRange(input);
+  // A one-value range takes no draw from `random` (as before the range was split out).
+  return range.top <= range.floor ? range.floor : jitter(range, input.random.float());
 }

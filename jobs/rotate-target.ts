@@ -2,6 +2,7 @@ import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import type { AuditEvent, AuditSink } from '../src/audit/types.js';
 import type { RetryConfig, RotationTiming, TargetConfig } from '../src/config/schema.js';
 import type { Clock } from '../src/core/clock.js';
+import type { Scrubber } from '../src/log/scrubber.js';
 import type { PasswordPolicy } from '../src/policy/types.js';
 import type { Provider, ProviderTarget } from '../src/providers/types.js';
 import type { TargetStateStore } from '../src/queue/target-state.js';
@@ -66,7 +67,7 @@ export interface RotateTargetContext {
   /** Fires when the worker shuts down: the rotation stops at the next safe point. */
   shutdownSignal: AbortSignal;
   /** Removes live secrets from text that did not come from the rotation core (unexpected errors). */
-  scrub?: (text: string) => string;
+  scrub?: Scrubber['scrub'];
   /**
    * Appends rows to a job's log in one round trip (the runtime RPUSHes to the job's log list).
    * Without it, rows go through `job.log`, one call each.
@@ -236,7 +237,7 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
           : rows.reduce((p, row) => p.then(() => job.log(row)), Promise.resolve(0)),
       (err) =>
         logger.warn(
-          { targetId: target.config.id, rotationId, error: scrubError(err, ctx.scrub) },
+          { targetId: target.config.id, rotationId, error: errorSummary(err, ctx.scrub) },
           'job log lines could not be written',
         ),
       ctx.jobLogIntervalMs,
@@ -429,7 +430,7 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
           await write();
         } catch (err) {
           logger.error(
-            { ...logFields, recordType: what, error: scrubError(err, ctx.scrub) },
+            { ...logFields, recordType: what, error: errorSummary(err, ctx.scrub) },
             'failure record could not be written',
           );
         }
@@ -508,8 +509,8 @@ function providerNotes(
   };
 }
 
-/** The message of a failed record write, scrubbed of live secrets and cut short. */
-function scrubError(err: unknown, scrub: ((text: string) => string) | undefined): string {
+/** The name and message of a failed write, scrubbed of live secrets and cut short (for a log line). */
+function errorSummary(err: unknown, scrub: Scrubber['scrub'] | undefined): string {
   const text = err instanceof Error ? `${err.name}: ${err.message}` : 'unexpected error';
   return (scrub ?? ((t: string) => t))(text).slice(0, 300);
 }

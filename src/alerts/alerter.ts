@@ -4,9 +4,10 @@ import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../core/clock.js';
 import { type Random, cryptoRandom } from '../core/random.js';
 import { backoffDelay } from '../core/backoff.js';
+import type { Scrubber } from '../log/scrubber.js';
 import type { Alert, AlertSink } from '../worker/types.js';
 import { LOG_SINK_NAME, createLogSink } from './log-sink.js';
-import { type Scrubber, identityScrubber, scrubAlert } from './scrub.js';
+import { scrubAlert } from './scrub.js';
 import { AlertSinkError } from './sink-error.js';
 
 export interface AlertRetryOptions {
@@ -29,7 +30,7 @@ export interface AlerterOptions {
   clock?: Clock;
   random?: Random;
   /** Run over every string of an alert before any sink sees it, and over logged error messages. */
-  scrub?: Scrubber;
+  scrub?: Scrubber['scrub'];
   retry?: Partial<AlertRetryOptions>;
   /** A sink that has not answered after this long counts as failed for that try. */
   sendTimeoutMs?: number;
@@ -114,7 +115,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 export function createAlerter(opts: AlerterOptions): Alerter {
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? cryptoRandom;
-  const scrub = opts.scrub ?? identityScrubber;
+  const scrub = opts.scrub ?? ((text: string) => text);
   const retry: AlertRetryOptions = { attempts: 4, initialDelay: 1000, maxDelay: 30_000, ...opts.retry };
   const sendTimeoutMs = opts.sendTimeoutMs ?? 15_000;
   const redisTimeoutMs = opts.redisTimeoutMs ?? 2000;

@@ -1,7 +1,7 @@
 export { type Alerter, type AlerterOptions, FOLDED_REPEATS_FIELD, createAlerter } from './alerter.js';
 export { type AlertSinkDeps, buildAlertSinks } from './from-config.js';
 export { LOG_SINK_NAME, createLogSink } from './log-sink.js';
-export { type Scrubber, identityScrubber, scrubAlert } from './scrub.js';
+export { scrubAlert } from './scrub.js';
 export {
   WEBHOOK_ID_HEADER,
   WEBHOOK_SIGNATURE_HEADER,

@@ -1,12 +1,8 @@
+import type { Scrubber } from '../log/scrubber.js';
 import type { Alert } from '../worker/types.js';
 
-/** Replaces known secrets in a text (the logger's SecretRegistry.scrub); identity by default. */
-export type Scrubber = (text: string) => string;
-
-export const identityScrubber: Scrubber = (text) => text;
-
-/** A copy of the alert with every string run through the scrubber, details included. */
-export function scrubAlert(alert: Alert, scrub: Scrubber): Alert {
+/** A copy of the alert with every string run through `scrub` (a Scrubber's), details included. */
+export function scrubAlert(alert: Alert, scrub: Scrubber['scrub']): Alert {
   const details: Alert['details'] = {};
   for (const [k, v] of Object.entries(alert.details)) {
     details[scrub(k)] = typeof v === 'string' ? scrub(v) : v;

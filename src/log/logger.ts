@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Level, type Logger } from 'pino';
-import { REDACTED, REDACT_TOP_LEVEL_PATHS, redactSensitiveKeys } from './redact.js';
+import { REDACT_TOP_LEVEL_PATHS, redactSensitiveKeys } from './redact.js';
+import { REDACTED } from './scrubber.js';
 import { processSecrets, type SecretRegistry } from './secret-registry.js';
 
 export type { Logger } from 'pino';

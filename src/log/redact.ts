@@ -1,7 +1,5 @@
 import { stdSerializers } from 'pino';
-
-/** What a redacted field is replaced with. */
-export const REDACTED = '[REDACTED]';
+import { REDACTED } from './scrubber.js';
 
 /**
  * Field names that carry a secret wherever they appear (compared case-insensitively): the bodies we

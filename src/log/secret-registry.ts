@@ -1,5 +1,4 @@
-/** Replacement for a secret found by value. */
-export const SCRUBBED = '[REDACTED]';
+import { REDACTED, type Scrubber, scrubErrorWith } from './scrubber.js';
 
 /**
  * Values shorter than this are not registered: replacing a 1-3 character string would shred every
@@ -12,7 +11,7 @@ export const MIN_SECRET_LENGTH = 4;
  * because a remote error body can echo what we sent. Each value is also matched in its JSON-escaped
  * form, so it is found inside an already serialised log line.
  */
-export class SecretRegistry {
+export class SecretRegistry implements Scrubber {
   readonly #values = new Set<string>();
   /**
    * Every form (raw and JSON-escaped) of every value, by its first three characters (prefixKey),
@@ -26,9 +25,18 @@ export class SecretRegistry {
   /**
    * How many forms start at each filterSlot: a position whose slot is 0 starts no form, which
    * most positions of most texts are, so they skip the Map lookup (and its 48-bit key, a heap
-   * number). Allocated with the first form.
+   * number). Allocated with the first form, unless the registry was made without a prefilter.
    */
   #filter: Uint32Array | undefined;
+  readonly #prefilter: boolean;
+
+  /**
+   * `prefilter: false` for a registry of a few values that lives for one call (scrubberOf): it
+   * skips the 512 KiB prefilter, which pays off only over many texts.
+   */
+  constructor(options: { prefilter?: boolean } = {}) {
+    this.#prefilter = options.prefilter ?? true;
+  }
 
   /** Registers a secret; returns it unchanged so calls can be chained (`registry.add(resolve(...))`). */
   add(value: string): string {
@@ -55,8 +63,8 @@ export class SecretRegistry {
 
   /** `text` with every registered value (raw or JSON-escaped) replaced by [REDACTED]. */
   scrub(text: string): string {
-    const filter = this.#filter;
-    if (this.#values.size === 0 || !filter || text.length < MIN_SECRET_LENGTH) return text;
+    if (this.#values.size === 0 || text.length < MIN_SECRET_LENGTH) return text;
+    const filter = this.#filter ?? passAll();
     let out: string[] | undefined;
     let copied = 0;
     const last = text.length - MIN_SECRET_LENGTH;
@@ -71,13 +79,18 @@ export class SecretRegistry {
         i += 1;
         continue;
       }
-      (out ??= []).push(text.slice(copied, i), SCRUBBED);
+      (out ??= []).push(text.slice(copied, i), REDACTED);
       i += hit.length;
       copied = i;
     }
     if (!out) return text;
     out.push(text.slice(copied));
     return out.join('');
+  }
+
+  /** `err` copied with every registered value scrubbed from it and its cause chain (see scrubErrorWith). */
+  scrubError(err: unknown): unknown {
+    return scrubErrorWith((text) => this.scrub(text), err);
   }
 
   /** A deep copy of `value` with every string scrubbed (for objects that are not logged as text). */
@@ -100,8 +113,10 @@ export class SecretRegistry {
     const n = this.#formCount.get(form) ?? 0;
     this.#formCount.set(form, n + 1);
     if (n > 0) return;
-    const filter = (this.#filter ??= new Uint32Array(FILTER_SIZE));
-    filter[filterSlot(form, 0)]! += 1;
+    if (this.#prefilter) {
+      const filter = (this.#filter ??= new Uint32Array(FILTER_SIZE));
+      filter[filterSlot(form, 0)]! += 1;
+    }
     const key = prefixKey(form, 0);
     const list = this.#byPrefix.get(key) ?? [];
     // Longest first, so a secret that contains another is replaced whole.
@@ -118,7 +133,7 @@ export class SecretRegistry {
       return;
     }
     this.#formCount.delete(form);
-    this.#filter![filterSlot(form, 0)]! -= 1;
+    if (this.#filter) this.#filter[filterSlot(form, 0)]! -= 1;
     const key = prefixKey(form, 0);
     const list = this.#byPrefix.get(key)?.filter((f) => f !== form) ?? [];
     if (list.length > 0) this.#byPrefix.set(key, list);
@@ -139,6 +154,16 @@ function prefixKey(text: string, i: number): number {
 /** Slots of the prefilter (2^17 counters, 512 KiB per registry that holds a secret). */
 const FILTER_SIZE = 1 << 17;
 
+let passAllFilter: Uint32Array | undefined;
+
+/**
+ * The prefilter of a registry made without one: every slot may start a form. One per process,
+ * shared, so scrubberOf's registries allocate nothing and scrub() keeps a single, branch-free loop.
+ */
+function passAll(): Uint32Array {
+  return (passAllFilter ??= new Uint32Array(FILTER_SIZE).fill(1));
+}
+
 /** The prefilter slot of the three UTF-16 units at `i`: a small integer, no allocation. */
 function filterSlot(text: string, i: number): number {
   return (
@@ -154,6 +179,17 @@ function formsOf(value: string): string[] {
 
 /** The registry of this process: the logger scrubs it by default. */
 export const processSecrets = new SecretRegistry();
+
+/**
+ * A Scrubber of a call's own known secrets (the password sent to a cloud or a store, the passwords
+ * a rotation handled), with the registry's rules: values of MIN_SECRET_LENGTH or more, raw and
+ * JSON-escaped, longest first. A snapshot: values added to `values` later are not seen.
+ */
+export function scrubberOf(values: Iterable<string>): Scrubber {
+  const registry = new SecretRegistry({ prefilter: false });
+  for (const value of values) registry.add(value);
+  return registry;
+}
 
 /**
  * The passwords a worker registers per target, by rotation run: what a target's current run and its

@@ -1,3 +1,4 @@
+import type { ScrubbableError } from '../log/scrubber.js';
 import type { ProviderId } from './ids.js';
 
 /**
@@ -49,7 +50,7 @@ export interface ProviderErrorDetails {
  * the request body: the body holds the password. Vendor messages are scrubbed by the caller's
  * redactor before they are logged, because a remote error can echo what was sent.
  */
-export class ProviderError extends Error {
+export class ProviderError extends Error implements ScrubbableError {
   override name = 'ProviderError' as const;
   readonly kind: ErrorKind;
   readonly provider: ProviderId;
@@ -78,6 +79,22 @@ export class ProviderError extends Error {
     this.requestId = d.requestId;
     this.retryAfterMs = d.retryAfterMs;
     this.detail = d.detail;
+  }
+
+  /** A copy with the vendor's texts and our detail scrubbed, for Scrubber.scrubError. */
+  copyScrubbed(scrub: (text: string) => string, cause: unknown): ProviderError {
+    return new ProviderError({
+      kind: this.kind,
+      provider: this.provider,
+      operation: this.operation,
+      status: this.status,
+      vendorCode: this.vendorCode === undefined ? undefined : scrub(this.vendorCode),
+      vendorMessage: this.vendorMessage === undefined ? undefined : scrub(this.vendorMessage),
+      requestId: this.requestId,
+      retryAfterMs: this.retryAfterMs,
+      detail: this.detail === undefined ? undefined : scrub(this.detail),
+      cause,
+    });
   }
 
   /** Plain fields for logs, job data and audit records (no secrets by construction). */

@@ -9,7 +9,6 @@ export type {
 export { rotate, VERIFY_ATTEMPTS } from './rotate.js';
 export { RotationError, isRotationError } from './rotation-error.js';
 export type { RotationErrorDetails, RotationErrorJSON } from './rotation-error.js';
-export { scrubError, scrubText, REDACTED } from './redact.js';
 export { versionToken, generationTokens, MAX_GENERATIONS } from './token.js';
 export type { VersionTokenInput } from './token.js';
 export * from './types.js';

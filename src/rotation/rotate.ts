@@ -1,3 +1,4 @@
+import { scrubberOf } from '../log/secret-registry.js';
 import { isProviderError } from '../providers/errors.js';
 import type { ErrorKind } from '../providers/errors.js';
 import type { ClusterFacts, ClusterStatus } from '../providers/types.js';
@@ -13,7 +14,6 @@ import {
 } from '../secrets/format.js';
 import { CURRENT_CHANGED, PENDING_LOST, PENDING_TAKEN } from '../secrets/types.js';
 import type { SecretVersion } from '../secrets/types.js';
-import { scrubError, scrubText } from './redact.js';
 import { RotationError } from './rotation-error.js';
 import { MAX_GENERATIONS, generationTokens } from './token.js';
 import { planStage } from './plan-stage.js';
@@ -816,7 +816,7 @@ class RotationRun {
   }
 
   private clean(text: string): string {
-    return scrubText(text, this.secrets).slice(0, 200);
+    return scrubberOf(this.secrets).scrub(text).slice(0, 200);
   }
 
   /** Runs one step, reports it through onStep, and turns any failure into a RotationError. */
@@ -912,7 +912,7 @@ class RotationRun {
       retryAfterMs: f.retryAfterMs,
       conflictResolution: f.conflictResolution,
       detail: f.detail === undefined ? undefined : this.clean(f.detail),
-      cause: scrubError(f.cause, this.secrets),
+      cause: scrubberOf(this.secrets).scrubError(f.cause),
     });
   }
 

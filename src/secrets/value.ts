@@ -49,12 +49,3 @@ export function assertSecretText(
     );
   }
 }
-
-/** Replaces every occurrence of the given secrets in `text` (for messages a remote end might echo). */
-export function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) {
-    if (s.length >= 4) out = out.split(s).join('[REDACTED]');
-  }
-  return out;
-}

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MIN_SECRET_LENGTH, SCRUBBED, SecretRegistry, TargetSecrets } from '../../src/log/secret-registry.js';
+import { REDACTED as SCRUBBED } from '../../src/log/scrubber.js';
+import { MIN_SECRET_LENGTH, SecretRegistry, TargetSecrets } from '../../src/log/secret-registry.js';
 
 /** The registry's former matcher: one alternation regex, longest first, over raw and JSON-escaped forms. */
 function reference(values: readonly string[], text: string): string {

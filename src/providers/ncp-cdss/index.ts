@@ -1,9 +1,10 @@
 import type { TargetConfig } from '../../config/schema.js';
+import { scrubberOf } from '../../log/secret-registry.js';
 import { PROVIDER_POLICIES } from '../../policy/catalog.js';
 import { ProviderError } from '../errors.js';
 import { NCP_SITES } from '../ids.js';
 import type { Classified } from '../shared/classification.js';
-import { type HttpAnswer, scrub, send } from '../shared/http.js';
+import { type HttpAnswer, send } from '../shared/http.js';
 import type {
   CallOptions,
   ClusterStatus,
@@ -49,7 +50,12 @@ export function ncpBaseUrl(target: TargetConfig): string {
 /** Naver Cloud Cloud Data Streaming Service: the CMAK / manager password. */
 export function createNcpCdss(deps: ProviderDeps): Provider {
   const fail = (operation: 'reset' | 'status', c: Classified, secrets: string[] = []) =>
-    new ProviderError({ ...c, provider: ID, operation, vendorMessage: scrub(c.vendorMessage, secrets) });
+    new ProviderError({
+      ...c,
+      provider: ID,
+      operation,
+      vendorMessage: c.vendorMessage === undefined ? undefined : scrubberOf(secrets).scrub(c.vendorMessage),
+    });
 
   async function call(
     operation: 'reset' | 'status',

@@ -1,4 +1,5 @@
 import type { TargetConfig } from '../../config/schema.js';
+import { scrubberOf } from '../../log/secret-registry.js';
 import { PROVIDER_POLICIES } from '../../policy/catalog.js';
 import { ProviderError } from '../errors.js';
 import type { ProviderId } from '../ids.js';
@@ -14,7 +15,7 @@ import type { Classified } from './classification.js';
 import { classifyCssFailure, classifyCssSuccess } from './css-classify.js';
 import { type CssCluster, cssClusterSchema } from './css-schema.js';
 import { signCssRequest } from './css-sign.js';
-import { type HttpAnswer, scrub, send } from './http.js';
+import { type HttpAnswer, send } from './http.js';
 
 export interface CssCloud {
   id: Extract<ProviderId, 'huaweicloud-css' | 'otc-css'>;
@@ -62,7 +63,12 @@ export function createCssProvider(cloud: CssCloud, deps: ProviderDeps): Provider
   };
 
   const fail = (operation: 'reset' | 'status', c: Classified, secrets: string[] = []) =>
-    new ProviderError({ ...c, provider: id, operation, vendorMessage: scrub(c.vendorMessage, secrets) });
+    new ProviderError({
+      ...c,
+      provider: id,
+      operation,
+      vendorMessage: c.vendorMessage === undefined ? undefined : scrubberOf(secrets).scrub(c.vendorMessage),
+    });
 
   const ids = (target: ProviderTarget) => {
     const { projectId, clusterId } = target.config;

@@ -65,11 +65,3 @@ export async function send(call: HttpCall, deps: ProviderDeps, opts: CallOptions
     limit.dispose();
   }
 }
-
-/** Removes every occurrence of each secret from a vendor text (a remote error can echo the request). */
-export function scrub(text: string | undefined, secrets: readonly string[]): string | undefined {
-  if (text === undefined) return undefined;
-  let out = text;
-  for (const s of secrets) if (s) out = out.split(s).join('[REDACTED]');
-  return out;
-}

@@ -1,5 +1,5 @@
+import { scrubberOf } from '../../log/secret-registry.js';
 import { SecretStoreError, type SecretStoreErrorKind } from '../types.js';
-import { scrub } from '../value.js';
 
 const KIND_BY_CODE: Record<string, SecretStoreErrorKind> = {
   ResourceNotFoundException: 'not-found',
@@ -68,7 +68,9 @@ export function toStoreError(err: unknown, ctx: ErrorContext): SecretStoreError 
   const e = (err ?? {}) as SdkErrorLike;
   const kind = classifySdkError(err);
   const code = e.name && e.name !== 'Error' ? e.name : (e.code ?? 'Error');
-  const remote = scrub(String(e.message ?? ''), ctx.secrets ?? []).slice(0, 300);
+  const remote = scrubberOf(ctx.secrets ?? [])
+    .scrub(String(e.message ?? ''))
+    .slice(0, 300);
   const where = ctx.versionId ? `secret ${ctx.secretId} version ${ctx.versionId}` : `secret ${ctx.secretId}`;
   const status = e.$metadata?.httpStatusCode;
   const message = `${ctx.operation} on ${where} failed: ${code}${status ? ` (HTTP ${status})` : ''}${remote ? `: ${remote}` : ''}`;

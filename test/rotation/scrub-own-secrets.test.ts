@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { ProviderError } from '../../src/providers/errors.js';
-import { REDACTED, scrubError, scrubText } from '../../src/rotation/redact.js';
+import { REDACTED } from '../../src/log/scrubber.js';
+import { scrubberOf } from '../../src/log/secret-registry.js';
 import { SecretStoreError } from '../../src/secrets/types.js';
 import { errorTexts, expectNoPasswords } from './harness.js';
 
 const PW = 'Secret-Pw-123!';
 const OTHER = 'Secret-Pw-123!-longer';
+
+// The rotation scrubs the passwords it handled with scrubberOf (these cases were the tests of the
+// former src/rotation/redact.ts scrubText and scrubError, which scrubberOf replaced).
+const scrubText = (text: string, secrets: string[]) => scrubberOf(secrets).scrub(text);
+const scrubError = (err: unknown, secrets: string[]) => scrubberOf(secrets).scrubError(err);
 
 describe('scrubText', () => {
   it('replaces every occurrence, longest secret first', () => {

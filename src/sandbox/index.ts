@@ -13,16 +13,8 @@ export {
   type SandboxClustersFile,
 } from './clusters-file.js';
 export type { FaultOperation, SandboxFault } from './faults.js';
-export {
-  CSS_MAX_SKEW_MS,
-  NCP_APIS,
-  NCP_MAX_SKEW_MS,
-  type NcpApi,
-  startSandbox,
-  type Sandbox,
-  type SandboxClusters,
-  type SandboxLogEntry,
-  type SandboxOperation,
-  type SandboxOptions,
-} from './server.js';
+export { CSS_MAX_SKEW_MS } from './css-handler.js';
+export { NCP_APIS, NCP_MAX_SKEW_MS, type NcpApi } from './ncp-handler.js';
+export type { SandboxLogEntry, SandboxOperation } from './registry.js';
+export { startSandbox, type Sandbox, type SandboxClusters, type SandboxOptions } from './server.js';
 export { sandboxTarget, type SandboxTargetOptions } from './target.js';

@@ -2,15 +2,9 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/load.js';
-import {
-  hasDuplicateKey,
-  parseJson,
-  parseText,
-  parseYamlInChunks,
-  parseYamlWhole,
-} from '../../src/config/parse-text.js';
+import { hasDuplicateKey, parseJson, parseText, parseYaml } from '../../src/config/parse-text.js';
 
-/** What parseConfigText did before the fast paths: one Document with pretty errors. */
+/** How parseConfigText has always read YAML: one Document with pretty errors. */
 function reference(text: string) {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -66,23 +60,25 @@ function config(n: number, indent = '  ', tail = 'log: { level: info }\n'): stri
   return text + tail;
 }
 
-describe('config text: YAML targets read in pieces', () => {
-  it.each([1, 2, 3, 10, 1000])('reads the same value as one document (%i items a piece)', (size) => {
+describe('config text: YAML', () => {
+  it('reads the same value as one document', () => {
     for (const text of [example, config(25), config(25, ''), config(7, '    ', '')]) {
-      const pieces = parseYamlInChunks(text, size);
-      expect(pieces).toBeDefined();
-      expect(pieces!.value).toEqual(reference(text).value);
+      const r = parseText(text);
+      expect(r.ok).toBe(true);
+      expect(r).toEqual(reference(text));
     }
   });
 
   it('keeps CRLF line endings working', () => {
     const text = config(12).replace(/\n/g, '\r\n');
-    expect(parseYamlInChunks(text, 5)!.value).toEqual(reference(text).value);
+    const r = parseText(text);
+    expect(r).toEqual(reference(text));
+    expect(r).toEqual(parseText(config(12)));
   });
 
-  it('validates a large config read in pieces like one read whole', () => {
+  it('validates a large config like one read whole', () => {
     const text = config(300);
-    const whole = parseYamlWhole(text);
+    const whole = parseYaml(text);
     expect(whole.ok).toBe(true);
     const r = parseConfigText(text);
     expect(r.ok).toBe(true);
@@ -91,7 +87,7 @@ describe('config text: YAML targets read in pieces', () => {
     expect(r.config.targets[299]!.id).toBe('search-299');
   });
 
-  const fallbacks: [string, string][] = [
+  const unusualYaml: [string, string][] = [
     [
       'an alias to an anchor in another piece',
       config(3).replace('env: NCP_AK_0 }', 'env: &ak NCP_AK_0 }').replace('env: NCP_AK_2 }', 'env: *ak }'),
@@ -117,25 +113,14 @@ describe('config text: YAML targets read in pieces', () => {
     ['a multi-line quoted string cut at an item line', 'targets:\n  - id: "a\n  - b"\n'],
   ];
 
-  it.each(fallbacks)('falls back to one document on %s, with the same result', (_why, text) => {
-    const pieces = parseYamlInChunks(text, 1);
-    const expected = reference(text);
-    // Either the pieces agree with the whole document, or they give up (and the whole one is read).
-    if (pieces !== undefined) expect(pieces.value).toEqual(expected.value);
-    expect(parseText(text)).toEqual(expected);
+  it.each(unusualYaml)('reads %s as one document', (_why, text) => {
+    expect(parseText(text)).toEqual(reference(text));
   });
 
   it('refuses a flow-mapping root that holds a block targets list (YAML rejects it whole)', () => {
     const text = '{\ntargets:\n - a\n}\n';
     expect(reference(text).ok).toBe(false);
-    expect(parseYamlInChunks(text, 1)).toBeUndefined();
     expect(parseText(text).ok).toBe(false);
-  });
-
-  it('gives up on pieces whenever the whole document has errors', () => {
-    for (const [, text] of fallbacks) {
-      if (!reference(text).ok) expect(parseYamlInChunks(text, 1)).toBeUndefined();
-    }
   });
 
   it('still names line and column of a YAML error deep in the targets', () => {
@@ -194,6 +179,12 @@ describe('config text: JSON', () => {
     expect(parseJson('a: 1')).toBeUndefined();
     expect(parseJson('{"a": 1,}')).toBeUndefined(); // not JSON (YAML flow mapping: same value)
     expect(parseText('{"a": 1,}')).toEqual({ ok: true, value: { a: 1 } });
+    expect(parseText('{"a": "x\ty"}')).toEqual({ ok: true, value: { a: 'x\ty' } }); // YAML, not JSON
+  });
+
+  it('reads a JSON object with leading blank lines or a byte order mark', () => {
+    expect(parseJson('\n  {"a": 1}')).toEqual({ value: { a: 1 } });
+    expect(parseText('\uFEFF{"a": 1}')).toEqual({ ok: true, value: { a: 1 } });
   });
 
   it('finds duplicate keys per object, decoding escapes', () => {

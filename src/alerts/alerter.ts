@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../core/clock.js';
 import { type Random, cryptoRandom } from '../core/random.js';
 import { backoffDelay } from '../queue/backoff.js';
-import type { Alert, AlertSink } from '../worker/types.js';
+import type { Alert, AlertSink } from './types.js';
 import { LOG_SINK_NAME, createLogSink } from './log-sink.js';
 import { type Scrubber, identityScrubber, scrubAlert } from './scrub.js';
 import { AlertSinkError } from './sink-error.js';

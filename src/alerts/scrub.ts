@@ -1,4 +1,4 @@
-import type { Alert } from '../worker/types.js';
+import type { Alert } from './types.js';
 
 /** Replaces known secrets in a text (the logger's SecretRegistry.scrub); identity by default. */
 export type Scrubber = (text: string) => string;

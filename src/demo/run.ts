@@ -24,7 +24,7 @@ import { type RotationOutcome, waitForRotations } from '../queue/wait.js';
 import { type PrivateRedis, RedisServerMissingError, startPrivateRedis } from '../util/redis-server.js';
 import { buildComponents } from '../worker/components.js';
 import { startWorkerRuntime, type WorkerRuntime } from '../worker/runtime.js';
-import type { Alert } from '../worker/types.js';
+import type { Alert } from '../alerts/types.js';
 import { formatTable } from '../cli/commands/table.js';
 import { readSecret, secretFormatOf } from '../secrets/format.js';
 

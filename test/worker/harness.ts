@@ -21,7 +21,7 @@ import {
   type WorkerRuntime,
   type WorkerRuntimeOptions,
 } from '../../src/worker/runtime.js';
-import type { Alert } from '../../src/worker/types.js';
+import type { Alert } from '../../src/alerts/types.js';
 import { redisUrl, uniquePrefix } from '../support/redis.js';
 
 export interface HarnessCluster {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { configPath, loadConfig } from '../../config/load.js';
-import type { TargetStatus } from '../../worker/types.js';
+import type { TargetStatus } from '../../rotation/target-status.js';
 import { withCliClient } from './client.js';
 import { formatTable } from './table.js';
 

@@ -1,6 +1,6 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { NCP_SITES, PROVIDER_IDS } from '../providers/ids.js';
+import { NCP_SITES, PROVIDER_IDS } from './provider-ids.js';
 import { SECRET_FORMATS } from '../secrets/format.js';
 import { parseDuration } from './duration.js';
 import { redisSchema } from './redis-schema.js';

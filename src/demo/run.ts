@@ -5,7 +5,7 @@ import { validateConfig } from '../config/load.js';
 import { applyRedisUrl } from '../config/redis-schema.js';
 import type { RotatorConfig, TargetConfig } from '../config/schema.js';
 import { createLogger, processSecrets, SecretRegistry } from '../log/index.js';
-import type { ProviderId } from '../providers/ids.js';
+import type { ProviderId } from '../config/provider-ids.js';
 import {
   startSandbox,
   type Sandbox,

@@ -1,4 +1,4 @@
-import type { ProviderId } from './ids.js';
+import type { ProviderId } from '../config/provider-ids.js';
 
 /**
  * What went wrong with a call to a cloud, as far as the retry logic cares.

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { ProviderId } from '../providers/ids.js';
+import type { ProviderId } from '../config/provider-ids.js';
 import {
   NCP_API_PREFIXES,
   NCP_MANAGER_USER_PATTERN,

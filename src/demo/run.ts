@@ -25,7 +25,7 @@ import { type PrivateRedis, RedisServerMissingError, startPrivateRedis } from '.
 import { buildComponents } from '../worker/components.js';
 import { startWorkerRuntime, type WorkerRuntime } from '../worker/runtime.js';
 import type { Alert } from '../alerts/types.js';
-import { formatTable } from '../cli/commands/table.js';
+import { formatTable } from '../util/table.js';
 import { readSecret, secretFormatOf } from '../secrets/format.js';
 
 /** One demo cluster: what it simulates and what the demo expects of its rotation. */

@@ -1,4 +1,4 @@
-import type { ProviderId } from '../src/providers/ids.js';
+import type { ProviderId } from '../src/config/provider-ids.js';
 import type { SandboxClusterSpec } from '../src/sandbox/index.js';
 
 /** One account for the whole fleet, so a config file can name it with one pair of env refs. */

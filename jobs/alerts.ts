@@ -2,7 +2,7 @@ import type { TargetConfig } from '../src/config/schema.js';
 import { GUESSED_KIND_DETAIL } from '../src/providers/ncp-cdss/classify.js';
 import type { RetryAlert } from '../src/rotation/retry-decision.js';
 import type { RotationErrorKind, RotationStep } from '../src/rotation/types.js';
-import type { Alert } from '../src/worker/types.js';
+import type { Alert } from '../src/alerts/types.js';
 import type { RotateJobData } from './definitions.js';
 
 export type StopReason = Alert['reason'];

@@ -7,7 +7,7 @@ import {
   REQUEST_JOB_NAME,
   type RotationRequestResult,
 } from '../src/requests/contract.js';
-import type { RotationControl } from '../src/worker/types.js';
+import type { RotationControl } from '../src/queue/control.js';
 import type { WorkerLogger } from './rotate-target.js';
 
 export interface RequestContext {

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import type { Trigger } from '../src/audit/types.js';
-import type { EnqueuedRotation } from '../src/worker/types.js';
+import type { EnqueuedRotation } from '../src/queue/control.js';
 import { JOB_NAMES, type ScheduledRotationData } from './definitions.js';
 
 export interface TriggerContext {

@@ -4,7 +4,7 @@ import { describeSchedule, effectiveSchedule, longestGap } from '../src/queue/sc
 import type { TargetStateStore } from '../src/queue/target-state.js';
 import type { SecretStore } from '../src/secrets/types.js';
 import { isOverdue } from '../src/worker/status.js';
-import type { Alert } from '../src/worker/types.js';
+import type { Alert } from '../src/alerts/types.js';
 import { ALERT_SEVERITY, ALERT_SUMMARY } from './alerts.js';
 
 export interface WatchdogContext {

@@ -5,7 +5,7 @@ import { type Clock, systemClock } from '../core/clock.js';
 import { type Random, cryptoRandom } from '../core/random.js';
 import { backoffDelay } from '../core/backoff.js';
 import type { Scrubber } from '../log/scrubber.js';
-import type { Alert, AlertSink } from '../worker/types.js';
+import type { Alert, AlertSink } from './types.js';
 import { LOG_SINK_NAME, createLogSink } from './log-sink.js';
 import { scrubAlert } from './scrub.js';
 import { AlertSinkError } from './sink-error.js';

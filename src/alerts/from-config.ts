@@ -3,7 +3,7 @@ import { ConfigError, type ConfigProblem } from '../config/load.js';
 import { resolveRef } from '../config/refs.js';
 import type { AlertConfig, SecretRef } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
-import type { AlertSink } from '../worker/types.js';
+import type { AlertSink } from './types.js';
 import { LOG_SINK_NAME, createLogSink } from './log-sink.js';
 import { createSlackSink } from './slack-sink.js';
 import { webhookKey } from './sign.js';

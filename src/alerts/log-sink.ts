@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AlertSink } from '../worker/types.js';
+import type { AlertSink } from './types.js';
 
 export const LOG_SINK_NAME = 'log';
 

@@ -1,5 +1,5 @@
 import type { Scrubber } from '../log/scrubber.js';
-import type { Alert } from '../worker/types.js';
+import type { Alert } from './types.js';
 
 /** A copy of the alert with every string run through `scrub` (a Scrubber's), details included. */
 export function scrubAlert(alert: Alert, scrub: Scrubber['scrub']): Alert {

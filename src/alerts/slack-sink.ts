@@ -1,4 +1,4 @@
-import type { Alert, AlertSink } from '../worker/types.js';
+import type { Alert, AlertSink } from './types.js';
 import { postJson } from './post-json.js';
 
 export interface SlackSinkOptions {

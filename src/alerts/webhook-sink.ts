@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from '../core/clock.js';
-import type { AlertSink } from '../worker/types.js';
+import type { AlertSink } from './types.js';
 import { originOf, postJson } from './post-json.js';
 import {
   WEBHOOK_ID_HEADER,

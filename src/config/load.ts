@@ -7,7 +7,7 @@ import { PROVIDER_POLICIES } from '../policy/catalog.js';
 import { narrowPolicy } from '../policy/narrow.js';
 import { parseText } from './parse-text.js';
 import { applyRedisUrl } from './redis-schema.js';
-import { PROVIDER_IDS, type ProviderId } from '../providers/ids.js';
+import { PROVIDER_IDS, type ProviderId } from './provider-ids.js';
 import {
   configSchema,
   type CrossFieldTarget,

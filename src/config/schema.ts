@@ -1,7 +1,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { NCP_SITES, PROVIDER_IDS } from '../providers/ids.js';
-import { SECRET_FORMATS } from '../secrets/format.js';
+import { NCP_SITES, PROVIDER_IDS } from './provider-ids.js';
+import { SECRET_FORMATS } from './secret-formats.js';
 import { parseDuration } from './duration.js';
 import { redisSchema } from './redis-schema.js';
 import { secretRefSchema } from './secret-ref.js';

@@ -5,7 +5,7 @@ import { validateConfig } from '../config/load.js';
 import { applyRedisUrl } from '../config/redis-schema.js';
 import type { RotatorConfig, TargetConfig } from '../config/schema.js';
 import { createLogger, processSecrets, SecretRegistry } from '../log/index.js';
-import type { ProviderId } from '../providers/ids.js';
+import type { ProviderId } from '../config/provider-ids.js';
 import {
   startSandbox,
   type Sandbox,
@@ -24,8 +24,8 @@ import { type RotationOutcome, waitForRotations } from '../queue/wait.js';
 import { type PrivateRedis, RedisServerMissingError, startPrivateRedis } from '../util/redis-server.js';
 import { buildComponents } from '../worker/components.js';
 import { startWorkerRuntime, type WorkerRuntime } from '../worker/runtime.js';
-import type { Alert } from '../worker/types.js';
-import { formatTable } from '../cli/commands/table.js';
+import type { Alert } from '../alerts/types.js';
+import { formatTable } from '../util/table.js';
 import { readSecret, secretFormatOf } from '../secrets/format.js';
 
 /** One demo cluster: what it simulates and what the demo expects of its rotation. */

@@ -8,7 +8,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { type Clock, systemClock } from '../core/clock.js';
-import type { RotationControl } from '../worker/types.js';
+import type { RotationControl } from '../queue/control.js';
 import { type AuthScheme, authChallenges, checkAuthorization } from './auth.js';
 
 /** The logger calls the server makes (a pino Logger fits). */

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AuditEvent } from '../audit/types.js';
-import type { TargetStatus } from '../worker/types.js';
+import type { TargetStatus } from '../rotation/target-status.js';
 
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
 export type QueueState = (typeof QUEUE_STATES)[number];

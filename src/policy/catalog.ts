@@ -1,4 +1,4 @@
-import type { ProviderId } from '../providers/ids.js';
+import type { ProviderId } from '../config/provider-ids.js';
 import type { PasswordPolicy } from './types.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { PolicyOverride } from '../config/schema.js';
-import type { ProviderId } from '../providers/ids.js';
+import type { ProviderId } from '../config/provider-ids.js';
 import { classAlphabet, uniqueChars } from './alphabet.js';
 import { PROVIDER_POLICIES } from './catalog.js';
 import { PolicyError } from './errors.js';

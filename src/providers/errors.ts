@@ -1,5 +1,5 @@
 import type { ScrubbableError } from '../log/scrubber.js';
-import type { ProviderId } from './ids.js';
+import type { ProviderId } from '../config/provider-ids.js';
 
 /**
  * What went wrong with a call to a cloud, as far as the retry logic cares.

@@ -1,5 +1,5 @@
 import { createHuaweiCloudCss } from './huaweicloud-css/index.js';
-import { PROVIDER_IDS, type ProviderId } from './ids.js';
+import { PROVIDER_IDS, type ProviderId } from '../config/provider-ids.js';
 import { createNcpCdss } from './ncp-cdss/index.js';
 import { createOtcCss } from './otc-css/index.js';
 import type { Provider, ProviderDeps, ProviderFactory } from './types.js';

@@ -2,7 +2,7 @@ import type { TargetConfig } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import type { PasswordPolicy } from '../policy/types.js';
 import type { HttpClient } from '../util/http-client.js';
-import type { ProviderId } from './ids.js';
+import type { ProviderId } from '../config/provider-ids.js';
 
 /** Credentials after `{ env }` / `{ file }` references were resolved. Never logged. */
 export interface ResolvedCredentials {

@@ -9,7 +9,7 @@ import {
 } from '../../jobs/definitions.js';
 import type { Trigger } from '../audit/types.js';
 import type { RequestPriority } from '../requests/contract.js';
-import type { EnqueuedRotation } from '../worker/types.js';
+import type { EnqueuedRotation } from './control.js';
 import type { RotatorQueues } from './queues.js';
 
 export interface EnqueueRequest {

@@ -1,6 +1,6 @@
 import type { RedisConnection } from './connection.js';
 import type { RotationErrorKind } from '../rotation/types.js';
-import type { TargetStatus } from '../worker/types.js';
+import type { TargetStatus } from '../rotation/target-status.js';
 import { rotatorKey } from './queues.js';
 
 /** What Redis keeps per target for `rotator status` and the watchdog. Never a secret. */

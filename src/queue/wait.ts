@@ -1,4 +1,4 @@
-import type { EnqueuedRotation } from '../worker/types.js';
+import type { EnqueuedRotation } from './control.js';
 import type { RotationQueue } from './queues.js';
 
 export interface RotationOutcome {

@@ -10,8 +10,8 @@ import {
   secretFormatOf,
   sensitiveParts,
   type SecretContent,
-  type SecretFormat,
 } from '../secrets/format.js';
+import type { SecretFormat } from '../config/secret-formats.js';
 import { CURRENT_CHANGED, PENDING_LOST, PENDING_TAKEN } from '../secrets/types.js';
 import type { SecretVersion } from '../secrets/types.js';
 import { RotationError } from './rotation-error.js';

@@ -1,4 +1,4 @@
-import type { ProviderId } from '../providers/ids.js';
+import type { ProviderId } from '../config/provider-ids.js';
 
 /** A canned answer: status, extra headers and the exact body text. */
 export interface CannedAnswer {

@@ -8,10 +8,7 @@
  * - `text`: the whole text is the password.
  */
 
-export const SECRET_FORMATS = ['json', 'text'] as const;
-export type SecretFormat = (typeof SECRET_FORMATS)[number];
-
-export const DEFAULT_SECRET_FORMAT: SecretFormat = 'json';
+import { DEFAULT_SECRET_FORMAT, type SecretFormat } from '../config/secret-formats.js';
 
 /** A target's `secret.format`, `json` when the config does not say. */
 export function secretFormatOf(target: { secret: { format?: SecretFormat | undefined } }): SecretFormat {

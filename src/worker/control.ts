@@ -3,7 +3,7 @@ import { enqueueRotation } from '../queue/enqueue.js';
 import type { RotatorQueues } from '../queue/queues.js';
 import type { TargetStateStore } from '../queue/target-state.js';
 import { collectStatuses } from './status.js';
-import type { EnqueuedRotation, RotateRequest, RotationControl } from './types.js';
+import type { EnqueuedRotation, RotateRequest, RotationControl } from '../queue/control.js';
 
 export class UnknownTargetsError extends Error {
   override name = 'UnknownTargetsError';

@@ -15,7 +15,7 @@ import { TargetLeases } from '../queue/lease.js';
 import { sweepPending, type SweptTarget } from './sweep.js';
 import type { Tracing } from '../telemetry/tracing.js';
 import { createRotationControl } from './control.js';
-import type { RotateRequest, RotationControl } from './types.js';
+import type { RotateRequest, RotationControl } from '../queue/control.js';
 
 /** The domain parts the worker runs (built from the config by components.ts, or by a test). */
 export type WorkerComponents = Omit<RotateTargetContext, 'state' | 'shutdownSignal' | 'afterStep'> & {

@@ -3,7 +3,7 @@ import type { RotatorConfig } from '../config/schema.js';
 import type { RotatorQueues } from '../queue/queues.js';
 import { describeSchedule, effectiveSchedule, longestGap } from '../queue/schedule.js';
 import type { TargetState, TargetStateStore } from '../queue/target-state.js';
-import type { TargetStatus } from './types.js';
+import type { TargetStatus } from '../rotation/target-status.js';
 
 const LIVE: Record<string, TargetStatus['lastOutcome']> = {
   active: 'running',

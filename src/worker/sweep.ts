@@ -1,7 +1,7 @@
 import type { TargetConfig } from '../config/schema.js';
 import type { TargetLeases } from '../queue/lease.js';
 import type { SecretStore } from '../secrets/types.js';
-import type { EnqueuedRotation } from './types.js';
+import type { EnqueuedRotation } from '../queue/control.js';
 
 export interface PendingSweepOptions {
   targets: readonly TargetConfig[];

@@ -6,7 +6,7 @@ import { type AlerterOptions, createAlerter } from '../../src/alerts/alerter.js'
 import { createSlackSink } from '../../src/alerts/slack-sink.js';
 import { createWebhookSink } from '../../src/alerts/webhook-sink.js';
 import { freePort } from '../../src/util/redis-server.js';
-import type { Alert, AlertSink } from '../../src/worker/types.js';
+import type { Alert, AlertSink } from '../../src/alerts/types.js';
 import { redisUrl, uniquePrefix } from '../support/redis.js';
 import { captureLogger } from './capture-logger.js';
 import { type Receiver, startReceiver } from './receiver.js';

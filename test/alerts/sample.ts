@@ -1,4 +1,4 @@
-import type { Alert } from '../../src/worker/types.js';
+import type { Alert } from '../../src/alerts/types.js';
 
 export function sampleAlert(overrides: Partial<Alert> = {}): Alert {
   return {

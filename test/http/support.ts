@@ -1,10 +1,6 @@
 import type { HttpLogger } from '../../src/http/server.js';
-import type {
-  EnqueuedRotation,
-  RotateRequest,
-  RotationControl,
-  TargetStatus,
-} from '../../src/worker/types.js';
+import type { EnqueuedRotation, RotateRequest, RotationControl } from '../../src/queue/control.js';
+import type { TargetStatus } from '../../src/rotation/target-status.js';
 
 export interface LogEntry {
   level: 'info' | 'warn' | 'error';

@@ -5,7 +5,7 @@ import {
   NCP_SPECIALS,
   PROVIDER_POLICIES,
 } from '../../src/policy/catalog.js';
-import { PROVIDER_IDS } from '../../src/providers/ids.js';
+import { PROVIDER_IDS } from '../../src/config/provider-ids.js';
 
 const chars = (s: string) => [...s];
 

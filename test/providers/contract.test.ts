@@ -8,7 +8,7 @@ import { type Clock, manualClock } from '../../src/core/clock.js';
 import { generatePassword } from '../../src/policy/generate.js';
 import { UNKNOWN_ROUTE_DETAIL } from '../../src/providers/ncp-cdss/classify.js';
 import { type ErrorKind, isProviderError, type ProviderError } from '../../src/providers/errors.js';
-import type { ProviderId } from '../../src/providers/ids.js';
+import type { ProviderId } from '../../src/config/provider-ids.js';
 import { createProvider, providerIds } from '../../src/providers/registry.js';
 import type { CallOptions, Provider, ProviderTarget } from '../../src/providers/types.js';
 import {

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { TargetConfig } from '../../src/config/schema.js';
 import { manualClock } from '../../src/core/clock.js';
-import { PROVIDER_IDS } from '../../src/providers/ids.js';
+import { PROVIDER_IDS } from '../../src/config/provider-ids.js';
 import { createProvider, providerIds } from '../../src/providers/registry.js';
 
 const deps = { fetch: globalThis.fetch, clock: manualClock(), timeoutMs: 1000 };

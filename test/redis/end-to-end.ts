@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { RedisConfigInput } from '../../src/config/redis-schema.js';
-import type { TargetStatus } from '../../src/worker/types.js';
+import type { TargetStatus } from '../../src/rotation/target-status.js';
 import { createStore } from '../../src/secrets/index.js';
 import { dumpRedis } from '../support/redis-dump.js';
 import { type Fleet, startFleet } from '../worker/harness.js';

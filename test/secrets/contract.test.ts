@@ -5,12 +5,8 @@ import { join } from 'node:path';
 import { DeleteSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStore } from '../../src/secrets/index.js';
-import {
-  SecretFormatError,
-  nextSecretText,
-  readSecret,
-  type SecretFormat,
-} from '../../src/secrets/format.js';
+import { SecretFormatError, nextSecretText, readSecret } from '../../src/secrets/format.js';
+import type { SecretFormat } from '../../src/config/secret-formats.js';
 import { MAX_SECRET_TEXT } from '../../src/secrets/value.js';
 import {
   CURRENT_CHANGED,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ProviderId } from '../../src/providers/ids.js';
+import type { ProviderId } from '../../src/config/provider-ids.js';
 import type { SandboxClusterSpec } from '../../src/sandbox/index.js';
 
 /** A fresh password every cloud accepts, unique so tests can search for it by value. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Alert } from '../../src/worker/types.js';
+import type { Alert } from '../../src/alerts/types.js';
 import type { SandboxFault } from '../../src/sandbox/index.js';
 import { type RotationOutcome, waitForRotations } from '../../src/queue/wait.js';
 import { type Harness, type HarnessCluster, startHarness } from './harness.js';

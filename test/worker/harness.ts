@@ -6,7 +6,7 @@ import { validateConfig } from '../../src/config/load.js';
 import { applyRedisUrl, type RedisConfigInput } from '../../src/config/redis-schema.js';
 import type { RotatorConfig, RotatorConfigInput, TargetConfig } from '../../src/config/schema.js';
 import { createLogger, SecretRegistry } from '../../src/log/index.js';
-import type { ProviderId } from '../../src/providers/ids.js';
+import type { ProviderId } from '../../src/config/provider-ids.js';
 import { createRedisConnection, type RedisConnection } from '../../src/queue/connection.js';
 import {
   startSandbox,
@@ -21,7 +21,7 @@ import {
   type WorkerRuntime,
   type WorkerRuntimeOptions,
 } from '../../src/worker/runtime.js';
-import type { Alert } from '../../src/worker/types.js';
+import type { Alert } from '../../src/alerts/types.js';
 import { redisUrl, uniquePrefix } from '../support/redis.js';
 
 export interface HarnessCluster {

@@ -7,7 +7,7 @@ import { createRedisConnection } from '../../src/queue/connection.js';
 import { TargetStateStore } from '../../src/queue/target-state.js';
 import { createStore } from '../../src/secrets/index.js';
 import type { SecretStore } from '../../src/secrets/types.js';
-import type { Alert } from '../../src/worker/types.js';
+import type { Alert } from '../../src/alerts/types.js';
 import { redisUrl, uniquePrefix } from '../support/redis.js';
 import { makeConfig, otcTarget } from './fixtures.js';
 

@@ -4,7 +4,7 @@ import { openQueues, type RotatorQueues } from '../../queue/queues.js';
 import { TargetStateStore } from '../../queue/target-state.js';
 import { processSecrets } from '../../log/secret-registry.js';
 import { createRotationControl } from '../../worker/control.js';
-import type { RotationControl } from '../../worker/types.js';
+import type { RotationControl } from '../../queue/control.js';
 import { EXIT, ExitError } from '../exit.js';
 
 /** What a short-lived CLI command needs to talk to the workers through Redis. */

@@ -7,7 +7,7 @@ import { type RotationOutcome, waitForRotations } from '../../queue/wait.js';
 import { DisabledTargetsError, UnknownTargetsError } from '../../worker/control.js';
 import { EXIT, ExitError } from '../exit.js';
 import { withCliClient } from './client.js';
-import { formatTable } from './table.js';
+import { formatTable } from '../../util/table.js';
 
 interface RotateOptions {
   all?: boolean;

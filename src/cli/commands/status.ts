@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { configPath, loadConfig } from '../../config/load.js';
-import type { TargetStatus } from '../../worker/types.js';
+import type { TargetStatus } from '../../rotation/target-status.js';
 import { withCliClient } from './client.js';
-import { formatTable } from './table.js';
+import { formatTable } from '../../util/table.js';
 
 const iso = (ms: number | undefined) =>
   ms === undefined ? '-' : new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');

@@ -2,7 +2,7 @@ import type { TargetConfig } from '../../config/schema.js';
 import { scrubberOf } from '../../log/secret-registry.js';
 import { PROVIDER_POLICIES } from '../../policy/catalog.js';
 import { ProviderError } from '../errors.js';
-import { NCP_SITES } from '../ids.js';
+import { NCP_SITES } from '../../config/provider-ids.js';
 import type { Classified } from '../shared/classification.js';
 import { type HttpAnswer, send } from '../shared/http.js';
 import type {

@@ -1,4 +1,4 @@
-import type { NcpSite } from '../ids.js';
+import type { NcpSite } from '../../config/provider-ids.js';
 
 export interface NcpSiteInfo {
   baseUrl: string;

@@ -2,7 +2,7 @@ import type { TargetConfig } from '../../config/schema.js';
 import { scrubberOf } from '../../log/secret-registry.js';
 import { PROVIDER_POLICIES } from '../../policy/catalog.js';
 import { ProviderError } from '../errors.js';
-import type { ProviderId } from '../ids.js';
+import type { ProviderId } from '../../config/provider-ids.js';
 import type {
   CallOptions,
   ClusterStatus,

@@ -1,5 +1,5 @@
 import { ProviderError, type ProviderErrorDetails } from '../errors.js';
-import type { ProviderId } from '../ids.js';
+import type { ProviderId } from '../../config/provider-ids.js';
 import { deadline } from '../../util/deadline.js';
 import type { CallOptions, ProviderDeps } from '../types.js';
 

@@ -1,6 +1,6 @@
 import { expect, it, describe } from 'vitest';
 import { manualClock } from '../../../src/core/clock.js';
-import type { ProviderId } from '../../../src/providers/ids.js';
+import type { ProviderId } from '../../../src/config/provider-ids.js';
 import { createProvider } from '../../../src/providers/registry.js';
 import type { signRequest } from '../../../src/providers/otc-css/sign.js';
 import type { clusterSchema } from '../../../src/providers/otc-css/schema.js';

@@ -544,6 +544,7 @@ function asRotationError(
     steps: [],
     pendingMayBeApplied: false,
     storeStateKnown: false,
-    detail: scrub(err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 300) : 'unexpected error'),
+    // Scrub the whole text, then cut it: a cut first could split a password and keep its start.
+    detail: scrub(err instanceof Error ? `${err.name}: ${err.message}` : 'unexpected error').slice(0, 300),
   });
 }

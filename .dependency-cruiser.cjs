@@ -39,14 +39,6 @@ const layerRules = layers.slice(0, -1).map((layer, index) => ({
  * @type {{ rule: string, from: string, to: string, owner: string }[]}
  */
 const pending = [
-  // helper R: one retry decision in src/rotation, the pure backoff in src/core
-  {
-    rule: 'layer-audit-alerts-metrics',
-    from: 'src/alerts/alerter.ts',
-    to: 'src/queue/backoff.ts',
-    owner: 'R',
-  },
-  { rule: 'layer-rotation', from: 'src/rotation/decide.ts', to: 'src/queue/backoff.ts', owner: 'R' },
   // helper Y: config parsed with yaml's document parser
   { rule: 'no-module-cycle', from: 'src/config/load.ts', to: 'src/config/parse-text.ts', owner: 'Y' },
   // helper L (this task), not done yet

@@ -3,9 +3,12 @@ import type { StoreConfig } from '../config/schema.js';
 import { createAwsSecretsManagerStore } from './aws-secrets-manager/index.js';
 import { createFileStore } from './file/index.js';
 import { SecretStoreError, type SecretStore } from './types.js';
+import { withWriteGate } from './write-gate.js';
 
 export type { SecretStore } from './types.js';
 export { SecretStoreError } from './types.js';
+export { withWriteGate } from './write-gate.js';
+export { storeAccountIdentity } from './account-identity.js';
 
 export interface CreateStoreOptions {
   /** Environment for `store.key` references (default process.env). */
@@ -27,27 +30,6 @@ export interface CreateStoreOptions {
   writeGate?: (operation: string, signal?: AbortSignal) => Promise<void>;
   /** aws-secrets-manager: told of every throttled call (the worker counts them in a metric). */
   onThrottle?: (operation: string) => void;
-}
-
-/**
- * Who the store's write quota belongs to, for the limiter key (hashed there, never stored as is):
- * AWS counts per account and region, so region, endpoint and the access key id or profile when
- * known (a different key of the same account counts apart: an approximation). File: its path.
- */
-export function storeAccountIdentity(config: StoreConfig, options: CreateStoreOptions = {}): string {
-  if (config.type === 'file') return `file:${config.path}`;
-  const env = options.env ?? process.env;
-  const creds = options.awsClientConfig?.credentials;
-  const staticKey =
-    creds && typeof creds === 'object' && 'accessKeyId' in creds ? creds.accessKeyId : undefined;
-  const who = staticKey
-    ? `ak:${staticKey}`
-    : env.AWS_ACCESS_KEY_ID
-      ? `ak:${env.AWS_ACCESS_KEY_ID}`
-      : env.AWS_PROFILE
-        ? `profile:${env.AWS_PROFILE}`
-        : 'default-chain';
-  return JSON.stringify([config.region, config.endpoint ?? '', who]);
 }
 
 type StoreFactory<T extends StoreConfig['type']> = (
@@ -84,37 +66,6 @@ const FACTORIES = {
       options.writeGate,
     ),
 } satisfies StoreFactories;
-
-/**
- * A store whose every write call (stagePending, promote, dropPending: one commit each on the file
- * store) first passes `gate`. For stores that do not gate their own writes call by call, as the AWS
- * store does.
- */
-export function withWriteGate(store: SecretStore, gate: CreateStoreOptions['writeGate']): SecretStore {
-  if (!gate) return store;
-  return {
-    type: store.type,
-    async stagePending(secretId, token, text, opts) {
-      await gate('stagePending');
-      return store.stagePending(secretId, token, text, opts);
-    },
-    async promote(secretId, versionId, opts) {
-      await gate('promote');
-      return store.promote(secretId, versionId, opts);
-    },
-    async dropPending(secretId, versionId) {
-      await gate('dropPending');
-      return store.dropPending(secretId, versionId);
-    },
-    getVersion: (secretId, versionId) => store.getVersion(secretId, versionId),
-    getCurrent: (secretId) => store.getCurrent(secretId),
-    getPrevious: (secretId) => store.getPrevious(secretId),
-    getPending: (secretId) => store.getPending(secretId),
-    describe: (secretId) => store.describe(secretId),
-    ping: (secretId) => store.ping(secretId),
-    close: () => store.close(),
-  };
-}
 
 /** Every store type. */
 export const STORE_TYPES = Object.keys(FACTORIES) as readonly StoreConfig['type'][];

@@ -242,6 +242,19 @@ describe('decideRetry: properties', () => {
     busyBudget: ms(4 * 3_600_000),
     draw: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
   });
+  /** Busy or throttled, with a busy budget that runs out within this retry's range. */
+  const nearBudgetArb = inputArb.chain((input) =>
+    fc
+      .record({
+        kind: fc.constantFrom<RotationErrorKind>('busy', 'throttled'),
+        left: fc.integer({ min: 0, max: input.retry.maxDelay }),
+      })
+      .map(({ kind, left }) => ({
+        ...input,
+        error: { ...input.error, kind },
+        busyBudget: input.counters.busyMs + left,
+      })),
+  );
 
   it('a retry waits a whole number of ms within [0, maxDelay], never less than Retry-After', () => {
     fc.assert(
@@ -261,13 +274,15 @@ describe('decideRetry: properties', () => {
 
   it('respects the budgets: no retry past retry.attempts or the busy budget (a shutdown aside)', () => {
     fc.assert(
-      fc.property(inputArb, (input) => {
+      fc.property(fc.oneof(inputArb, nearBudgetArb), (input) => {
         const d = decideRetry(input);
         if (d.action !== 'retry' || input.error.kind === 'aborted') return;
         expect(d.counters.failures).toBeLessThan(input.retry.attempts);
-        if (KIND_POLICY[input.error.kind] === 'busy')
+        if (KIND_POLICY[input.error.kind] === 'busy') {
           expect(d.counters.busyMs).toBeLessThanOrEqual(input.busyBudget);
+        }
       }),
+      { numRuns: 1000 },
     );
   });
 

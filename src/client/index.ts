@@ -136,7 +136,10 @@ export async function waitForRotation(
       const state = await job.getState();
       if (state === 'failed') return { request: 'refused', reason: job.failedReason };
       if (state === 'completed') {
-        result = job.returnvalue;
+        // It may have completed after it was read (then it was read without its return value).
+        const done = await Job.fromId<RotationRequest, RotationRequestResult>(requests, requestId);
+        if (!done) return { request: 'missing' };
+        result = done.returnvalue;
         break;
       }
       if (Date.now() > deadline) return { request: 'pending' };

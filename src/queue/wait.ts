@@ -51,7 +51,11 @@ export async function waitForRotations(
       }
       const state = await job.getState();
       if (state === 'completed') {
-        const rv = job.returnvalue as { versionId?: string; attempts?: number } | null;
+        // It may have completed after it was read (then it was read without its return value).
+        const rv = (await queue.getJob(jobId))?.returnvalue as {
+          versionId?: string;
+          attempts?: number;
+        } | null;
         done.set(targetId, {
           targetId,
           jobId,

@@ -32,9 +32,10 @@ describe('the worker', () => {
     const initial = cluster.password;
     const state = await until('the scheduled rotation to succeed', async () => {
       const s = (await harness.runtime.state.getMany(['sched'])).get('sched');
-      return s?.lastSuccessAt ? s : undefined;
+      // Every 300 ms: the next run may already have started (lastOutcome 'running') when a poll
+      // lands, so wait for a read that shows the success itself.
+      return s?.lastSuccessAt && s.lastOutcome === 'succeeded' ? s : undefined;
     });
-    expect(state.lastOutcome).toBe('succeeded');
     const job = await h.runtime.queues.rotations.getJob(state.lastRotationId!);
     expect(job?.data).toMatchObject({ targetId: 'sched', trigger: 'schedule', actor: 'scheduler' });
     const current = await h.components.store.getCurrent('h/sched');

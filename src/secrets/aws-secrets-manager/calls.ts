@@ -197,17 +197,19 @@ export function createAwsCalls(
     }
   }
 
-  const putRaw = (secretId: string, token: string, text: string, label: string) =>
-    aws('PutSecretValue', () =>
-      client.send(
-        new PutSecretValueCommand({
-          SecretId: secretId,
-          ClientRequestToken: token,
-          SecretString: text,
-          VersionStages: [label],
-        }),
-      ),
+  /** The bare SDK call; `putRaw` and `put` each pass it through the gate and throttle retry once. */
+  const putCommand = (secretId: string, token: string, text: string, label: string) =>
+    client.send(
+      new PutSecretValueCommand({
+        SecretId: secretId,
+        ClientRequestToken: token,
+        SecretString: text,
+        VersionStages: [label],
+      }),
     );
+
+  const putRaw = (secretId: string, token: string, text: string, label: string) =>
+    aws('PutSecretValue', () => putCommand(secretId, token, text, label));
 
   return {
     client,
@@ -219,7 +221,7 @@ export function createAwsCalls(
     createSecret,
     putRaw,
     put: (secretId, token, text, label, secrets) =>
-      send('PutSecretValue', secretId, token, () => putRaw(secretId, token, text, label), secrets),
+      send('PutSecretValue', secretId, token, () => putCommand(secretId, token, text, label), secrets),
     listVersions: (secretId, nextToken) =>
       send('ListSecretVersionIds', secretId, undefined, () =>
         client.send(

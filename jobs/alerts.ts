@@ -3,7 +3,7 @@ import { GUESSED_KIND_DETAIL } from '../src/providers/ncp-cdss/classify.js';
 import type { RetryAlert } from '../src/rotation/retry-decision.js';
 import type { RotationErrorKind, RotationStep } from '../src/rotation/types.js';
 import type { Alert } from '../src/alerts/types.js';
-import type { RotateJobData } from './definitions.js';
+import type { RotateJobData } from '../src/queue/definitions.js';
 
 export type StopReason = Alert['reason'];
 

@@ -1,7 +1,7 @@
 import type { RetryConfig, RotationTiming } from '../src/config/schema.js';
 import { type RetryDecision, decideRetry } from '../src/rotation/retry-decision.js';
 import type { RotationFailureFacts } from './alerts.js';
-import type { RotateJobData } from './definitions.js';
+import type { RotateJobData } from '../src/queue/definitions.js';
 
 /** What the processor does after one failed run: the rotation core's retry decision. */
 export type NextStep = RetryDecision;

@@ -18,7 +18,7 @@ import type {
 } from '../src/rotation/types.js';
 import type { SecretStore } from '../src/secrets/types.js';
 import type { Alert } from '../src/alerts/types.js';
-import type { RotateJobData, RotateJobResult } from './definitions.js';
+import type { RotateJobData, RotateJobResult } from '../src/queue/definitions.js';
 import { ALERT_SEVERITY, ALERT_SUMMARY, buildAlerts } from './alerts.js';
 import { createJobLogBuffer } from './job-log.js';
 import { nextStep } from './retry.js';

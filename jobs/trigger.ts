@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import type { Trigger } from '../src/audit/types.js';
 import type { EnqueuedRotation } from '../src/queue/control.js';
-import { JOB_NAMES, type ScheduledRotationData } from './definitions.js';
+import { JOB_NAMES, type ScheduledRotationData } from '../src/queue/definitions.js';
 
 export interface TriggerContext {
   /** Enqueues a deduplicated rotation (the same call an on-demand request makes). */

@@ -3,7 +3,7 @@ import type { RotatorConfig } from '../src/config/schema.js';
 import { describeSchedule, effectiveSchedule, longestGap } from '../src/queue/schedule.js';
 import type { TargetStateStore } from '../src/queue/target-state.js';
 import type { SecretStore } from '../src/secrets/types.js';
-import { isOverdue } from '../src/worker/status.js';
+import { isOverdue } from '../src/queue/target-state.js';
 import type { Alert } from '../src/alerts/types.js';
 import { ALERT_SEVERITY, ALERT_SUMMARY } from './alerts.js';
 

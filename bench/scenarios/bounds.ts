@@ -1,4 +1,4 @@
-import type { RateLimit } from '../../src/queue/rate-limit.js';
+import type { RateLimit } from '../../src/util/rate-limit.js';
 import type { CallCounts } from '../fleet.js';
 
 export const LATENCY_MS = 50;

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RateLimit } from '../../src/queue/rate-limit.js';
+import type { RateLimit } from '../../src/util/rate-limit.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.js';
 import { createFileStore } from '../../src/secrets/file/index.js';
 import { readPassword } from '../../src/secrets/format.js';

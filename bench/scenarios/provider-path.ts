@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RateLimit } from '../../src/queue/rate-limit.js';
+import type { RateLimit } from '../../src/util/rate-limit.js';
 import { startSandbox } from '../../src/sandbox/index.js';
 import { forkChild } from '../child.js';
 import { isResult, type ChildMessage } from '../children/protocol.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { RotatorConfigInput } from '../../src/config/schema.js';
 import { loadConfig } from '../../src/config/load.js';
 import { openQueues } from '../../src/queue/queues.js';
-import type { RateLimit } from '../../src/queue/rate-limit.js';
+import type { RateLimit } from '../../src/util/rate-limit.js';
 import { desiredSchedulers, reconcileSchedulers } from '../../src/queue/reconcile.js';
 import { TargetStateStore } from '../../src/queue/target-state.js';
 import { type Sandbox, SandboxCluster, sandboxTarget, startSandbox } from '../../src/sandbox/index.js';

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { RedisConnection } from '../queue/connection.js';
+import type { RedisConnection } from '../util/redis-connection.js';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../core/clock.js';
 import { type Random, cryptoRandom } from '../core/random.js';

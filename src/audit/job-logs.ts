@@ -1,6 +1,12 @@
 import type { Queue } from 'bullmq';
 import type { JobLogLookup } from './history.js';
 
+/** The job logs of the configured queues, opened for one `rotator audit` run; close() when done. */
+export interface JobLogSource {
+  lookup: JobLogLookup;
+  close(): Promise<void>;
+}
+
 export interface QueueJobLogOptions {
   /** The BullMQ job id of a rotation (default: the rotation id itself). */
   jobIdFor?: (rotationId: string, targetId: string) => string;

@@ -4,7 +4,7 @@
  * Anything it does can be done with BullMQ alone, in any language (docs/enqueue.md).
  */
 import { type ConnectionOptions, Job, type JobsOptions, Queue } from 'bullmq';
-import { QUEUE_NAMES } from '../../jobs/definitions.js';
+import { QUEUE_NAMES } from '../queue/definitions.js';
 import {
   DEFAULT_PREFIX,
   describeProblems,

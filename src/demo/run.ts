@@ -18,8 +18,8 @@ import {
   createClientConnection,
   createRedisConnection,
   describeRedis,
-  type RedisConnection,
 } from '../queue/connection.js';
+import type { RedisConnection } from '../util/redis-connection.js';
 import { type RotationOutcome, waitForRotations } from '../queue/wait.js';
 import { type PrivateRedis, RedisServerMissingError, startPrivateRedis } from '../util/redis-server.js';
 import { buildComponents } from '../worker/components.js';

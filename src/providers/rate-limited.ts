@@ -1,5 +1,5 @@
 import type { RotatorConfig } from '../config/schema.js';
-import { type RateLimit, type RateLimiter, rateLimitKey } from '../queue/rate-limit.js';
+import { type RateLimit, type RateLimiter, rateLimitKey } from '../util/rate-limit.js';
 import type { Provider, ProviderTarget } from './types.js';
 
 /** The limit for one target's cloud account, or undefined for no limit. */

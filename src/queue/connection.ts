@@ -11,9 +11,7 @@ import {
 } from '../config/redis-schema.js';
 import { resolveRef, SecretRefError } from '../config/refs.js';
 import { processSecrets, type SecretRegistry } from '../log/secret-registry.js';
-
-/** One Redis server (standalone or behind Sentinel) or a Redis Cluster: BullMQ takes either. */
-export type RedisConnection = Redis | Cluster;
+import type { RedisConnection } from '../util/redis-connection.js';
 
 /**
  * - `worker`: commands wait through a reconnect instead of failing (maxRetriesPerRequest: null, as

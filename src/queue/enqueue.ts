@@ -6,7 +6,7 @@ import {
   ROTATION_PRIORITY,
   type RotateJobData,
   rotationJobOptions,
-} from '../../jobs/definitions.js';
+} from './definitions.js';
 import type { Trigger } from '../audit/types.js';
 import type { RequestPriority } from '../requests/contract.js';
 import type { EnqueuedRotation } from './control.js';

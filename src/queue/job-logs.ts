@@ -1,6 +1,5 @@
-import type { JobLogSource } from '../cli/commands/audit.js';
 import type { RotatorConfig } from '../config/schema.js';
-import { jobLogLookupFromQueue } from '../audit/job-logs.js';
+import { type JobLogSource, jobLogLookupFromQueue } from '../audit/job-logs.js';
 import { processSecrets } from '../log/secret-registry.js';
 import { connectClient, createClientConnection, describeRedis } from './connection.js';
 import { openQueues } from './queues.js';

@@ -1,4 +1,4 @@
-import type { RedisConnection } from './connection.js';
+import type { RedisConnection } from '../util/redis-connection.js';
 import { rotatorKey } from './queues.js';
 
 /**

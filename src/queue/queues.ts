@@ -1,11 +1,11 @@
 import { Queue, type Telemetry } from 'bullmq';
-import type { RedisConnection } from './connection.js';
+import type { RedisConnection } from '../util/redis-connection.js';
 import {
   QUEUE_NAMES,
   type RotateJobData,
   type RotateJobResult,
   type ScheduledRotationData,
-} from '../../jobs/definitions.js';
+} from './definitions.js';
 import type { RotationRequestResult } from '../requests/contract.js';
 
 export type RotationQueue = Queue<RotateJobData, RotateJobResult, string>;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { RedisConnection } from './connection.js';
-import { JOB_NAMES, targetSchedulerId, WATCHDOG_SCHEDULER_ID } from '../../jobs/definitions.js';
+import type { RedisConnection } from '../util/redis-connection.js';
+import { JOB_NAMES, targetSchedulerId, WATCHDOG_SCHEDULER_ID } from './definitions.js';
 import type { RotatorConfig } from '../config/schema.js';
 import { rotatorKey, type TriggerQueue } from './queues.js';
 import { effectiveSchedule, sameRepeat, type SchedulerRepeat, toRepeatOptions } from './schedule.js';

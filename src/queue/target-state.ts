@@ -1,4 +1,4 @@
-import type { RedisConnection } from './connection.js';
+import type { RedisConnection } from '../util/redis-connection.js';
 import type { RotationErrorKind } from '../rotation/types.js';
 import type { TargetStatus } from '../rotation/target-status.js';
 import { rotatorKey } from './queues.js';
@@ -13,6 +13,13 @@ export interface TargetState {
   lastSuccessAt?: number;
   lastRotationId?: string;
   lastVersionId?: string;
+}
+
+/** True when the target's last success (or, before any, when it was first scheduled) is too old. */
+export function isOverdue(state: TargetState, allowedGapMs: number, graceMs: number, now: number): boolean {
+  const reference = state.lastSuccessAt ?? state.since;
+  if (reference === undefined) return false;
+  return now - reference > allowedGapMs + graceMs;
 }
 
 const NUMBER_FIELDS = ['since', 'lastFinishedAt', 'lastSuccessAt'] as const;

@@ -1,4 +1,4 @@
-import type { RedisConnection } from '../queue/connection.js';
+import type { RedisConnection } from '../util/redis-connection.js';
 import { buildAlertSinks, createAlerter } from '../alerts/index.js';
 import { openFileAuditTrail } from '../audit/file-trail.js';
 import { resolveAuditKey } from '../audit/key.js';
@@ -19,7 +19,8 @@ import { generatePassword, targetPolicy } from '../policy/index.js';
 import { limitsFromConfig, withRateLimit } from '../providers/rate-limited.js';
 import { createProvider } from '../providers/registry.js';
 import type { Provider, ProviderTarget, ResolvedCredentials } from '../providers/types.js';
-import { createRateLimiter, type RateLimiter, rateLimitKey } from '../queue/rate-limit.js';
+import { createRateLimiter } from '../queue/rate-limit.js';
+import { type RateLimiter, rateLimitKey } from '../util/rate-limit.js';
 import { rotate } from '../rotation/rotate.js';
 import type { LoginCheck } from '../rotation/types.js';
 import { createStore, type CreateStoreOptions, storeAccountIdentity } from '../secrets/index.js';

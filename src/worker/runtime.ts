@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'bullmq';
-import { QUEUE_NAMES, type RotateJobData, type RotateJobResult } from '../../jobs/definitions.js';
+import { QUEUE_NAMES, type RotateJobData, type RotateJobResult } from '../queue/definitions.js';
 import { createRequestProcessor } from '../../jobs/request.js';
 import { createRotateTargetProcessor, type RotateTargetContext } from '../../jobs/rotate-target.js';
 import { createTriggerProcessor } from '../../jobs/trigger.js';
 import { runWatchdog } from '../../jobs/watchdog.js';
 import type { RotatorConfig } from '../config/schema.js';
-import { checkEvictionPolicy, createRedisConnection, type RedisConnection } from '../queue/connection.js';
+import { checkEvictionPolicy, createRedisConnection } from '../queue/connection.js';
+import type { RedisConnection } from '../util/redis-connection.js';
 import { enqueueRotation } from '../queue/enqueue.js';
 import { openQueues, rotatorKey, type RotatorQueues } from '../queue/queues.js';
 import { desiredSchedulers, type ReconcileResult, reconcileSchedulers } from '../queue/reconcile.js';

@@ -1,8 +1,8 @@
-import { targetSchedulerId } from '../../jobs/definitions.js';
+import { targetSchedulerId } from '../queue/definitions.js';
 import type { RotatorConfig } from '../config/schema.js';
 import type { RotatorQueues } from '../queue/queues.js';
 import { describeSchedule, effectiveSchedule, longestGap } from '../queue/schedule.js';
-import type { TargetState, TargetStateStore } from '../queue/target-state.js';
+import { isOverdue, type TargetStateStore } from '../queue/target-state.js';
 import type { TargetStatus } from '../rotation/target-status.js';
 
 const LIVE: Record<string, TargetStatus['lastOutcome']> = {
@@ -12,13 +12,6 @@ const LIVE: Record<string, TargetStatus['lastOutcome']> = {
   paused: 'waiting',
   delayed: 'retrying',
 };
-
-/** True when the target's last success (or, before any, when it was first scheduled) is too old. */
-export function isOverdue(state: TargetState, allowedGapMs: number, graceMs: number, now: number): boolean {
-  const reference = state.lastSuccessAt ?? state.since;
-  if (reference === undefined) return false;
-  return now - reference > allowedGapMs + graceMs;
-}
 
 /** Per target: schedule, next run, last success and outcome, overdue flag. Reads Redis only. */
 export async function collectStatuses(

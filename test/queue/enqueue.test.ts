@@ -1,6 +1,6 @@
 import { Worker } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { QUEUE_NAMES } from '../../jobs/definitions.js';
+import { QUEUE_NAMES } from '../../src/queue/definitions.js';
 import { createRedisConnection } from '../../src/queue/connection.js';
 import { enqueueRotation } from '../../src/queue/enqueue.js';
 import { openQueues, type RotatorQueues } from '../../src/queue/queues.js';

@@ -3,12 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type RateLimit,
-  createRateLimiter,
-  defaultGuardMs,
-  rateLimitKey,
-} from '../../src/queue/rate-limit.js';
+import { createRateLimiter, defaultGuardMs } from '../../src/queue/rate-limit.js';
+import { type RateLimit, rateLimitKey } from '../../src/util/rate-limit.js';
 import { redisUrl, uniquePrefix } from '../support/redis.js';
 
 const run = promisify(execFile);

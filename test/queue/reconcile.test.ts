@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { QUEUE_NAMES } from '../../jobs/definitions.js';
+import { QUEUE_NAMES } from '../../src/queue/definitions.js';
 import { createRedisConnection } from '../../src/queue/connection.js';
 import { openQueues, type RotatorQueues } from '../../src/queue/queues.js';
 import { desiredSchedulers, reconcileSchedulers } from '../../src/queue/reconcile.js';

@@ -1,5 +1,5 @@
 import { Cluster, type Redis } from 'ioredis';
-import type { RedisConnection } from '../../src/queue/connection.js';
+import type { RedisConnection } from '../../src/util/redis-connection.js';
 
 /** Every key of one server's database matching `match` and every value in it, read by type. */
 async function dumpServer(redis: Redis, match: string): Promise<string[]> {

@@ -8,7 +8,7 @@ import {
   DisabledTargetsError,
   UnknownTargetsError,
 } from '../../src/worker/control.js';
-import { isOverdue } from '../../src/worker/status.js';
+import { isOverdue } from '../../src/queue/target-state.js';
 import { redisUrl, uniquePrefix } from '../support/redis.js';
 import { makeConfig, otcTarget } from './fixtures.js';
 

@@ -7,7 +7,8 @@ import { applyRedisUrl, type RedisConfigInput } from '../../src/config/redis-sch
 import type { RotatorConfig, RotatorConfigInput, TargetConfig } from '../../src/config/schema.js';
 import { createLogger, SecretRegistry } from '../../src/log/index.js';
 import type { ProviderId } from '../../src/config/provider-ids.js';
-import { createRedisConnection, type RedisConnection } from '../../src/queue/connection.js';
+import { createRedisConnection } from '../../src/queue/connection.js';
+import type { RedisConnection } from '../../src/util/redis-connection.js';
 import {
   startSandbox,
   type Sandbox,

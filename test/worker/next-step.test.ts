@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RotateJobData } from '../../jobs/definitions.js';
+import type { RotateJobData } from '../../src/queue/definitions.js';
 import { nextStep } from '../../jobs/retry.js';
 import { rotationTimingSchema } from '../../src/config/schema.js';
 

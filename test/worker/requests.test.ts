@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JOB_NAMES } from '../../jobs/definitions.js';
+import { JOB_NAMES } from '../../src/queue/definitions.js';
 import { readAuditTrail } from '../../src/audit/read.js';
 import type { AuditRecord } from '../../src/audit/record.js';
 import {

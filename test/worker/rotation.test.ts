@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { targetSchedulerId } from '../../jobs/definitions.js';
+import { targetSchedulerId } from '../../src/queue/definitions.js';
 import { waitForRotations } from '../../src/queue/wait.js';
 import { type Harness, startHarness } from './harness.js';
 import { until } from './until.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { JOB_NAMES, QUEUE_NAMES, type RotateJobData } from '../../jobs/definitions.js';
+import { JOB_NAMES, QUEUE_NAMES, type RotateJobData } from '../../src/queue/definitions.js';
 import { enqueueRotation } from '../../src/queue/enqueue.js';
 import { rotatorKey } from '../../src/queue/queues.js';
 import { TargetLeases } from '../../src/queue/lease.js';

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
-import { buildRotationHistory, type JobLogLookup, withJobLogs } from '../../audit/history.js';
+import { buildRotationHistory, withJobLogs } from '../../audit/history.js';
+import type { JobLogSource } from '../../audit/job-logs.js';
 import { AUDIT_FORMATS, type AuditFormat, formatHistory } from '../../audit/format.js';
 import { readAuditTrail } from '../../audit/read.js';
 import { parseTimeArg } from '../../audit/time-arg.js';
@@ -8,11 +9,6 @@ import { parseAnchor, verifyAuditTrail } from '../../audit/verify.js';
 import { configPath, loadConfig } from '../../config/load.js';
 import type { RotatorConfig } from '../../config/schema.js';
 import { EXIT, ExitError } from '../exit.js';
-
-export interface JobLogSource {
-  lookup: JobLogLookup;
-  close(): Promise<void>;
-}
 
 /** What the audit command needs from outside; all optional. */
 export interface AuditCommandDeps {

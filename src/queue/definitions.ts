@@ -1,6 +1,6 @@
 import type { JobsOptions } from 'bullmq';
-import type { Trigger } from '../src/audit/types.js';
-import { REQUEST_QUEUE, type RequestPriority } from '../src/requests/contract.js';
+import type { Trigger } from '../audit/types.js';
+import { REQUEST_QUEUE, type RequestPriority } from '../requests/contract.js';
 
 /**
  * The queues and their jobs. `triggers` and `rotations` are internal: their data may change in any

@@ -32,27 +32,9 @@ const layerRules = layers.slice(0, -1).map((layer, index) => ({
   to: { path: under(layers.slice(index + 1).flatMap((above) => above.folders)) },
 }));
 
-/**
- * Violations that exist today and have an owner who is removing them (issue #15). The check
- * reports them as pending, not as errors, and leaves them out of the folder graph; an entry that no
- * longer matches anything fails the check, so this list can only shrink. Delete it when empty.
- * @type {{ rule: string, from: string, to: string, owner: string }[]}
- */
-const pending = [
-  // helper Y: config parsed with yaml's document parser
-  { rule: 'no-module-cycle', from: 'src/config/load.ts', to: 'src/config/parse-text.ts', owner: 'Y' },
-  // src/config/load.ts: the loader's provider and policy checks are passed in from a layer above
-  { rule: 'layer-config-policy', from: 'src/config/load.ts', to: 'src/providers/registry.ts', owner: 'L' },
-  { rule: 'layer-config-policy', from: 'src/config/load.ts', to: 'src/providers/types.ts', owner: 'L' },
-  // helper L: the loader's policy checks move to the layer-2+ half of the split loader
-  { rule: 'no-folder-cycle', from: 'src/config/load.ts', to: 'src/policy/catalog.ts', owner: 'L' },
-  { rule: 'no-folder-cycle', from: 'src/config/load.ts', to: 'src/policy/narrow.ts', owner: 'L' },
-];
-
-/** @type {import('dependency-cruiser').IConfiguration & { layers: typeof layers, pending: typeof pending }} */
+/** @type {import('dependency-cruiser').IConfiguration & { layers: typeof layers }} */
 module.exports = {
   layers,
-  pending,
   forbidden: [
     ...layerRules,
     {

@@ -60,13 +60,9 @@ export function folderCycles(edges) {
 /**
  * Cruises `baseDir` (the project, or a fixture tree shaped like it) with the project's rules.
  * @param {{ baseDir?: string }} [options]
- * Violations on the project's pending list come back as `pending`, and list entries that match
- * nothing as `stale`.
  */
 export async function checkLayers({ baseDir = projectRoot } = {}) {
-  const { forbidden, options, layers, pending: pendingList } = require(
-    resolve(projectRoot, '.dependency-cruiser.cjs'),
-  );
+  const { forbidden, options, layers } = require(resolve(projectRoot, '.dependency-cruiser.cjs'));
   const tsConfig = extractTSConfig(resolve(baseDir, options.tsConfig.fileName));
   const result = await cruise(
     ['src', 'jobs'],
@@ -81,17 +77,7 @@ export async function checkLayers({ baseDir = projectRoot } = {}) {
     { tsConfig },
   );
   const { modules, summary } = /** @type {import('dependency-cruiser').ICruiseResult} */ (result.output);
-  const isPending = (v) => (p) => p.rule === v.rule && p.from === v.from && p.to === v.to;
-  // The pending list is the project's; a fixture tree is checked against the rules alone.
-  const known = baseDir === projectRoot ? pendingList : [];
-  const found = summary.violations.map((v) => ({ rule: v.rule.name, from: v.from, to: v.to }));
-  const violations = found.filter((v) => !known.some(isPending(v)));
-  // A pending folder-cycle entry names one module edge of the cycle; it matches while that exists.
-  const edgeExists = (p) =>
-    modules.some((m) => m.source === p.from && m.dependencies.some((d) => d.resolved === p.to));
-  const matches = (p) => (p.rule === 'no-folder-cycle' ? edgeExists(p) : found.some((v) => isPending(v)(p)));
-  const pending = known.filter(matches);
-  const stale = known.filter((p) => !matches(p));
+  const violations = summary.violations.map((v) => ({ rule: v.rule.name, from: v.from, to: v.to }));
 
   /** @type {Map<string, Set<string>>} */
   const edges = new Map();
@@ -103,7 +89,6 @@ export async function checkLayers({ baseDir = projectRoot } = {}) {
     for (const dependency of module.dependencies) {
       const to = topFolder(dependency.resolved);
       if (to === undefined || to === from) continue;
-      if (known.some((p) => p.from === module.source && p.to === dependency.resolved)) continue;
       if (!edges.has(from)) edges.set(from, new Set());
       edges.get(from).add(to);
       const key = `${from} -> ${to}`;
@@ -122,19 +107,17 @@ export async function checkLayers({ baseDir = projectRoot } = {}) {
       })
       .map(([key, list]) => `${key} (${list[0]}${list.length > 1 ? ` and ${list.length - 1} more` : ''})`),
   }));
-  return { violations, folderCycles: cycles, pending, stale };
+  return { violations, folderCycles: cycles };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { violations, folderCycles: cycles, pending, stale } = await checkLayers();
-  for (const p of pending) console.log(`pending (helper ${p.owner}): ${p.rule}: ${p.from} -> ${p.to}`);
+  const { violations, folderCycles: cycles } = await checkLayers();
   for (const v of violations) console.error(`${v.rule}: ${v.from} -> ${v.to}`);
-  for (const p of stale) console.error(`stale pending entry, delete it: ${p.rule}: ${p.from} -> ${p.to}`);
   for (const cycle of cycles) {
     console.error(`no-folder-cycle: ${cycle.folders.join(' <-> ')}`);
     for (const edge of cycle.edges) console.error(`  ${edge}`);
   }
-  const count = violations.length + cycles.length + stale.length;
+  const count = violations.length + cycles.length;
   console.log(count === 0 ? 'layers: no violations' : `layers: ${count} violation(s)`);
   process.exitCode = count === 0 ? 0 : 1;
 }

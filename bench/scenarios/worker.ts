@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RotatorConfigInput } from '../../src/config/schema.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/worker/config.js';
 import { openQueues } from '../../src/queue/queues.js';
 import type { RateLimit } from '../../src/util/rate-limit.js';
 import { desiredSchedulers, reconcileSchedulers } from '../../src/queue/reconcile.js';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ConfigError, type ConfigProblem } from '../config/load.js';
+import { ConfigError, type ConfigProblem } from '../config/problems.js';
 import { resolveRef } from '../config/refs.js';
 import type { AlertConfig, SecretRef } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';

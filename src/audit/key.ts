@@ -1,4 +1,4 @@
-import { ConfigError } from '../config/load.js';
+import { ConfigError } from '../config/problems.js';
 import { resolveRef } from '../config/refs.js';
 import type { SecretRef } from '../config/schema.js';
 import { processSecrets, type SecretRegistry } from '../log/secret-registry.js';

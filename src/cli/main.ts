@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { ConfigError, formatProblems } from '../config/load.js';
+import { ConfigError, formatProblems } from '../config/problems.js';
 import { processSecrets } from '../log/secret-registry.js';
 import { openJobLogSource } from '../queue/job-logs.js';
 import { registerAudit } from './commands/audit.js';

@@ -1,54 +1,33 @@
 import { readFileSync } from 'node:fs';
-import { systemClock } from '../core/clock.js';
-import { createProvider } from '../providers/registry.js';
-import type { Provider } from '../providers/types.js';
 import type { z } from 'zod';
-import { PROVIDER_POLICIES } from '../policy/catalog.js';
-import { narrowPolicy } from '../policy/narrow.js';
 import { parseText } from './parse-text.js';
+import { ConfigError, type ConfigProblem, formatPath } from './problems.js';
 import { applyRedisUrl } from './redis-schema.js';
 import { PROVIDER_IDS, type ProviderId } from './provider-ids.js';
-import {
-  configSchema,
-  type CrossFieldTarget,
-  policyOverrideSchema,
-  type RotatorConfig,
-  targetCrossFieldIssues,
-} from './schema.js';
+import { configSchema, type CrossFieldTarget, type RotatorConfig, targetCrossFieldIssues } from './schema.js';
 
 export const DEFAULT_CONFIG_PATH = 'config/rotator.yaml';
 
-/** One problem with the config, as `path: message`. */
-export interface ConfigProblem {
-  path: string;
-  message: string;
-}
-
 export type ConfigResult = { ok: true; config: RotatorConfig } | { ok: false; problems: ConfigProblem[] };
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-  constructor(
-    readonly file: string,
-    readonly problems: ConfigProblem[],
-  ) {
-    super(`${file}: ${problems.length} problem(s) in the configuration:\n${formatProblems(problems)}`);
-  }
+/**
+ * What the layers above config check in a config: config knows the shape and the rules between a
+ * target's fields, not what a provider accepts or what its password policy allows. Those checks are
+ * passed in; src/worker/config.ts passes the full set, and every entry point loads configs through it.
+ */
+export interface ConfigChecks {
+  /**
+   * A target's problems, on the raw document (so they are reported even when another part of the
+   * config is broken), `path` relative to the target (`policy.length`). The policy override, narrowed
+   * against the provider's policy.
+   */
+  target(target: RawTarget): ConfigProblem[];
+  /** Problems of a config that passed the schema, `path` from the root: each provider's view of its targets. */
+  config(config: RotatorConfig): ConfigProblem[];
 }
 
-/** `targets[1].credentials.accessKey` from ['targets', 1, 'credentials', 'accessKey']. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out ? `.${String(part)}` : String(part);
-  }
-  return out || '(root)';
-}
-
-export function formatProblems(problems: readonly ConfigProblem[]): string {
-  return problems.map((p) => `${p.path}: ${p.message}`).join('\n');
-}
+/** A target of the raw document whose provider is known; every other field is unchecked. */
+export type RawTarget = Record<string, unknown> & { provider: ProviderId };
 
 type ZodIssue = z.core.$ZodIssue;
 
@@ -127,10 +106,9 @@ const isProviderId = (v: unknown): v is ProviderId => PROVIDER_IDS.some((id) => 
 /**
  * Rules across the fields of each target, checked on the raw document so that they are reported even
  * when another part of the config is broken (zod's refinements only run on an otherwise valid
- * document): duplicate ids, what each provider needs, and the policy override, applied to the
- * provider's policy through narrowPolicy (it may only narrow and must stay satisfiable).
+ * document): duplicate ids, what each provider needs, and the checks passed in (the policy override).
  */
-export function targetProblems(raw: unknown): ConfigProblem[] {
+export function targetProblems(raw: unknown, checks: Pick<ConfigChecks, 'target'>): ConfigProblem[] {
   if (!isRecord(raw) || !Array.isArray(raw.targets)) return [];
   const problems: ConfigProblem[] = [];
   const seen = new Map<string, number>();
@@ -155,11 +133,9 @@ export function targetProblems(raw: unknown): ConfigProblem[] {
     for (const issue of targetCrossFieldIssues(target)) {
       problems.push({ path: at(issue.path), message: issue.message });
     }
-    if (t.policy === undefined) return;
-    const override = policyOverrideSchema.safeParse(t.policy);
-    if (!override.success) return; // zod reports the shape problems
-    const { problems: policyProblems } = narrowPolicy(PROVIDER_POLICIES[t.provider], override.data);
-    for (const p of policyProblems) problems.push({ path: `${at([])}.${p.path}`, message: p.message });
+    for (const p of checks.target({ ...t, provider: t.provider })) {
+      problems.push({ path: `${at([])}.${p.path}`, message: p.message });
+    }
   });
   return problems;
 }
@@ -175,33 +151,18 @@ function dedupe(problems: readonly ConfigProblem[]): ConfigProblem[] {
 }
 
 /** Pure: validates an already parsed document, reporting every problem at once. */
-export function validateConfig(raw: unknown): ConfigResult {
+export function validateConfigWith(raw: unknown, checks: ConfigChecks): ConfigResult {
   const parsed = configSchema.safeParse(raw, { reportInput: true });
   const problems = byTarget(
-    dedupe([...(parsed.success ? [] : fromZod(parsed.error)), ...targetProblems(raw)]),
+    dedupe([...(parsed.success ? [] : fromZod(parsed.error)), ...targetProblems(raw, checks)]),
   );
-  if (parsed.success) problems.push(...providerProblems(parsed.data));
+  if (parsed.success) problems.push(...checks.config(parsed.data));
   if (!parsed.success || problems.length > 0) return { ok: false, problems };
   return { ok: true, config: parsed.data };
 }
 
-/** What each target's provider sees wrong with it (unknown site/region...): the provider owns its tables. */
-function providerProblems(config: RotatorConfig): ConfigProblem[] {
-  const providers = new Map<string, Provider>();
-  return config.targets.flatMap((t, i) => {
-    let provider = providers.get(t.provider);
-    if (!provider) {
-      provider = createProvider(t.provider, { fetch: globalThis.fetch, clock: systemClock, timeoutMs: 0 });
-      providers.set(t.provider, provider);
-    }
-    return provider
-      .validateTarget(t)
-      .map((p) => ({ path: formatPath(['targets', i, ...p.path]), message: p.message }));
-  });
-}
-
 /** Pure: parses YAML (or JSON) text and validates it. */
-export function parseConfigText(text: string): ConfigResult {
+export function parseConfigTextWith(text: string, checks: ConfigChecks): ConfigResult {
   // parseText keeps no reference to the parsed Document, so it can be collected before validation.
   const parsed = parseText(text);
   if (!parsed.ok) return parsed;
@@ -209,7 +170,7 @@ export function parseConfigText(text: string): ConfigResult {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     return { ok: false, problems: [{ path: '(root)', message: 'must be a YAML mapping (key: value)' }] };
   }
-  return validateConfig(raw);
+  return validateConfigWith(raw, checks);
 }
 
 /** The config path in effect: the flag, else ROTATOR_CONFIG, else the default. */
@@ -217,7 +178,7 @@ export function configPath(flag?: string, env: NodeJS.ProcessEnv = process.env):
   return flag ?? env.ROTATOR_CONFIG ?? DEFAULT_CONFIG_PATH;
 }
 
-export function readConfigFile(file: string): ConfigResult {
+export function readConfigFileWith(file: string, checks: ConfigChecks): ConfigResult {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -231,12 +192,16 @@ export function readConfigFile(file: string): ConfigResult {
           : `cannot read (${code ?? 'error'})`;
     return { ok: false, problems: [{ path: file, message: why }] };
   }
-  return parseConfigText(text);
+  return parseConfigTextWith(text, checks);
 }
 
 /** Reads and validates, applying REDIS_URL; throws ConfigError listing every problem. */
-export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): RotatorConfig {
-  const result = readConfigFile(file);
+export function loadConfigWith(
+  file: string,
+  checks: ConfigChecks,
+  env: NodeJS.ProcessEnv = process.env,
+): RotatorConfig {
+  const result = readConfigFileWith(file, checks);
   if (!result.ok) throw new ConfigError(file, result.problems);
   if (env.REDIS_URL) {
     const applied = applyRedisUrl(result.config.redis, env.REDIS_URL);

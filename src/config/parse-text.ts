@@ -1,5 +1,5 @@
 import { parseDocument } from 'yaml';
-import type { ConfigProblem } from './load.js';
+import type { ConfigProblem } from './problems.js';
 
 /**
  * Config text to a plain JS value.

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { processSecrets, type SecretRegistry } from '../log/secret-registry.js';
-import type { ConfigProblem } from './load.js';
+import type { ConfigProblem } from './problems.js';
 import type { SecretRef } from './schema.js';
 
 export class SecretRefError extends Error {

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { validateConfig } from '../config/load.js';
+import { validateConfig } from '../worker/config.js';
 import { applyRedisUrl } from '../config/redis-schema.js';
 import type { RotatorConfig, TargetConfig } from '../config/schema.js';
 import { createLogger, processSecrets, SecretRegistry } from '../log/index.js';

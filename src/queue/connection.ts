@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
-import { ConfigError } from '../config/load.js';
+import { ConfigError } from '../config/problems.js';
 import {
   type HostPort,
   parseHostPort,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { formatPath } from '../config/load.js';
+import { formatPath } from '../config/problems.js';
 import { PROVIDER_IDS } from '../config/provider-ids.js';
 import { NCP_API_PREFIXES, type SandboxClusterSpec } from './cluster.js';
 

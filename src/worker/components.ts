@@ -2,7 +2,7 @@ import type { RedisConnection } from '../util/redis-connection.js';
 import { buildAlertSinks, createAlerter } from '../alerts/index.js';
 import { openFileAuditTrail } from '../audit/file-trail.js';
 import { resolveAuditKey } from '../audit/key.js';
-import { formatPath } from '../config/load.js';
+import { formatPath } from '../config/problems.js';
 import { resolveRef } from '../config/refs.js';
 import {
   insecureHttpWarnings,

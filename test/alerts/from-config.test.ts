@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildAlertSinks } from '../../src/alerts/from-config.js';
-import { ConfigError } from '../../src/config/load.js';
+import { ConfigError } from '../../src/config/problems.js';
 import { alertSchema } from '../../src/config/schema.js';
 import { captureLogger } from './capture-logger.js';
 import { startReceiver } from './receiver.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProvider } from '../../src/providers/registry.js';
 import { systemClock } from '../../src/core/clock.js';
-import { parseConfigText } from '../../src/config/load.js';
+import { parseConfigText } from '../../src/worker/config.js';
 
 const BIN = 'dist/src/cli/bin.js';
 const children: ChildProcess[] = [];

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readConfigFile } from '../../src/config/load.js';
+import { readConfigFile } from '../../src/worker/config.js';
 import type { RotatorConfig } from '../../src/config/schema.js';
 
 const run = promisify(execFile);

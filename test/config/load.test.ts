@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatPath, parseConfigText } from '../../src/config/load.js';
+import { formatPath } from '../../src/config/problems.js';
+import { parseConfigText } from '../../src/worker/config.js';
 import { secretFormatOf } from '../../src/secrets/format.js';
 
 const minimal = `

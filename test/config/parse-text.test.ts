@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../src/config/load.js';
+import { parseConfigText } from '../../src/worker/config.js';
 import { hasDuplicateKey, parseJson, parseText, parseYaml } from '../../src/config/parse-text.js';
 
 /** How parseConfigText has always read YAML: one Document with pretty errors. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../src/config/load.js';
+import { parseConfigText } from '../../src/worker/config.js';
 import { checkRefs, collectRefs, resolveRef } from '../../src/config/refs.js';
 import { processSecrets, SecretRegistry } from '../../src/log/secret-registry.js';
 

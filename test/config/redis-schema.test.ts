@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfigText } from '../../src/config/load.js';
+import { ConfigError } from '../../src/config/problems.js';
+import { loadConfig, parseConfigText } from '../../src/worker/config.js';
 import { parseRedisUrl, redactRedisUrl } from '../../src/config/redis-schema.js';
 
 const targets = `

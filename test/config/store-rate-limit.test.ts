@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../src/config/load.js';
+import { parseConfigText } from '../../src/worker/config.js';
 import { storeRateLimit } from '../../src/config/schema.js';
 
 const withStore = (store: string) => `

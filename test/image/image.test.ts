@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readConfigFile } from '../../src/config/load.js';
+import { readConfigFile } from '../../src/worker/config.js';
 import { type Fleet, startFleet } from '../worker/harness.js';
 import { until } from '../worker/until.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/config/load.js';
+import { ConfigError } from '../../src/config/problems.js';
 import { type RedisConfig, redisSchema } from '../../src/config/redis-schema.js';
 import { processSecrets, SecretRegistry } from '../../src/log/index.js';
 import {

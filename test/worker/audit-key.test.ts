@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditTrail } from '../../src/audit/verify.js';
-import { ConfigError } from '../../src/config/load.js';
+import { ConfigError } from '../../src/config/problems.js';
 import { buildComponents } from '../../src/worker/components.js';
 import { captureLogger } from '../alerts/capture-logger.js';
 import { mixedRun } from '../audit/mixed-run.js';

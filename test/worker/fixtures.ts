@@ -1,4 +1,4 @@
-import { validateConfig } from '../../src/config/load.js';
+import { validateConfig } from '../../src/worker/config.js';
 import type { RotatorConfig, RotatorConfigInput, TargetConfig } from '../../src/config/schema.js';
 
 type TargetInput = RotatorConfigInput['targets'][number];

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster } from 'ioredis';
-import { validateConfig } from '../../src/config/load.js';
+import { validateConfig } from '../../src/worker/config.js';
 import { applyRedisUrl, type RedisConfigInput } from '../../src/config/redis-schema.js';
 import type { RotatorConfig, RotatorConfigInput, TargetConfig } from '../../src/config/schema.js';
 import { createLogger, SecretRegistry } from '../../src/log/index.js';

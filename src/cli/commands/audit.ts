@@ -6,7 +6,8 @@ import { readAuditTrail } from '../../audit/read.js';
 import { parseTimeArg } from '../../audit/time-arg.js';
 import { resolveAuditKey } from '../../audit/key.js';
 import { parseAnchor, verifyAuditTrail } from '../../audit/verify.js';
-import { configPath, loadConfig } from '../../config/load.js';
+import { configPath } from '../../config/load.js';
+import { loadConfig } from '../../worker/config.js';
 import type { RotatorConfig } from '../../config/schema.js';
 import { EXIT, ExitError } from '../exit.js';
 

@@ -1,12 +1,8 @@
 import type { Command } from 'commander';
 import { formatDuration } from '../../config/duration.js';
-import {
-  ConfigError,
-  type ConfigProblem,
-  configPath,
-  formatPath,
-  readConfigFile,
-} from '../../config/load.js';
+import { configPath } from '../../config/load.js';
+import { ConfigError, type ConfigProblem, formatPath } from '../../config/problems.js';
+import { readConfigFile } from '../../worker/config.js';
 import { checkRefs } from '../../config/refs.js';
 import {
   insecureHttpWarnings,

@@ -1,7 +1,8 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { parseDuration } from '../../config/duration.js';
-import { configPath, loadConfig } from '../../config/load.js';
+import { configPath } from '../../config/load.js';
+import { loadConfig } from '../../worker/config.js';
 import { enqueueRotation } from '../../queue/enqueue.js';
 import { type RotationOutcome, waitForRotations } from '../../queue/wait.js';
 import { DisabledTargetsError, UnknownTargetsError } from '../../worker/control.js';

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { configPath, loadConfig } from '../../config/load.js';
+import { configPath } from '../../config/load.js';
+import { loadConfig } from '../../worker/config.js';
 import type { TargetStatus } from '../../rotation/target-status.js';
 import { withCliClient } from './client.js';
 import { formatTable } from '../../util/table.js';

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { configPath, loadConfig } from '../../config/load.js';
+import { configPath } from '../../config/load.js';
+import { loadConfig } from '../../worker/config.js';
 import { resolveRef } from '../../config/refs.js';
 import { startHttpServer } from '../../http/server.js';
 import { SecretRegistry } from '../../log/index.js';

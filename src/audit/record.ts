@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { canonicalJson, sha256Hex } from './canonical.js';
+import type { Scrubber } from '../log/scrubber.js';
 import type { AuditEvent } from './types.js';
 
 /** One line of the JSONL trail: the event, when, its place in the chain and its hash. */
@@ -25,8 +26,8 @@ export const AUDIT_MAC = 'hmac-sha256';
 /** What the first record chains from. */
 export const AUDIT_GENESIS_HASH = '0'.repeat(64);
 
-/** Scrubs secrets out of a string (e.g. replaces every live secret by value). */
-export type AuditScrubber = (text: string) => string;
+/** Scrubs secrets out of a string: the one scrubber's `scrub` (src/log/scrubber.ts). */
+export type AuditScrubber = Scrubber['scrub'];
 
 const STRING_FIELDS = [
   'type',

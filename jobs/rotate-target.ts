@@ -388,20 +388,7 @@ export function createRotateTargetProcessor(ctx: RotateTargetContext) {
         await job.moveToDelayed(now, token);
         throw new DelayedError();
       }
-      const fresh = error.kind === 'conflict' && error.conflictResolution === 'fresh-rotation';
-      const step =
-        fresh && data.failures + 1 < target.retry.attempts
-          ? // Not a blind retry: a new round (new rotation id) re-applies what the store holds.
-            ({
-              action: 'retry',
-              delayMs: 0,
-              counters: { failures: data.failures + 1, busyMs: data.busyMs },
-              alert: 'conflict',
-              reason:
-                "conflict: a fresh rotation re-applies the store's pending value (or a new password) and promotes it",
-              round: (data.round ?? 0) + 1,
-            } as const)
-          : nextStep({ error, data, retry: target.retry, timing: target.timing, random: ctx.random });
+      const step = nextStep({ error, data, retry: target.retry, timing: target.timing, random: ctx.random });
       const common = {
         ...base,
         step: error.step,

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { enqueueRotation } from '../../src/queue/enqueue.js';
 import { waitForRotations } from '../../src/queue/wait.js';
 import { type PrivateRedis, startPrivateRedis } from '../../src/util/redis-server.js';
-import { type Harness, startHarness } from './harness.js';
+import { FAST_DEFAULTS, type Harness, startHarness } from './harness.js';
 import { until } from './until.js';
 import { passwordOf } from '../support/secret-text.js';
 
@@ -27,7 +27,15 @@ describe('Redis restarted (and its data lost) in the middle of a batch', () => {
           faults: Array.from({ length: 5 }, () => ({ type: 'http' as const, status: 412 })),
         },
       ],
-      config: { worker: { concurrency: 6, shutdownTimeout: '5s' } },
+      config: {
+        worker: { concurrency: 6, shutdownTimeout: '5s' },
+        // A resubmitted rotation can meet the pending version of the job Redis lost: busy until it is
+        // orphaned, one lease (3 s) after it was staged. Its Retry-After says so, but the harness's
+        // maxDelay of 300 ms caps that wait, and on a fast machine 5 capped retries end before the
+        // lease does. With maxDelay at the lease, one busy retry waits it out, as production's
+        // defaults (maxDelay 1h, lease 30s) do.
+        defaults: { ...FAST_DEFAULTS, retry: { ...FAST_DEFAULTS.retry, maxDelay: '3s' } },
+      },
     });
     const harness = h;
     const enqueued = await h.runtime.control.rotate({ targets: 'all', trigger: 'cli', actor: 'batch' });

@@ -2,6 +2,7 @@ import { ProviderError } from '../src/providers/errors.js';
 import type { Provider } from '../src/providers/types.js';
 import { LEASE_LOST } from '../src/rotation/rotate.js';
 import { SecretStoreError, type SecretStore } from '../src/secrets/types.js';
+import { beforeWrites } from '../src/secrets/write-gate.js';
 
 /**
  * The store and the provider as one run sees them: every store write and every reset call first
@@ -19,29 +20,12 @@ export function fenceStore(store: SecretStore, check: () => Promise<boolean>): S
       );
     }
   };
-  return {
-    type: store.type,
-    stagePending: async (secretId, token, value, opts) => {
-      await guard(secretId, token);
-      return store.stagePending(secretId, token, value, opts);
-    },
-    promote: async (secretId, versionId, opts) => {
-      await guard(secretId, versionId);
-      return store.promote(secretId, versionId, opts);
-    },
-    dropPending: async (secretId, versionId) => {
-      await guard(secretId, versionId);
-      return store.dropPending(secretId, versionId);
-    },
-    getVersion: (secretId, versionId) => store.getVersion(secretId, versionId),
-    getCurrent: (secretId) => store.getCurrent(secretId),
-    getPrevious: (secretId) => store.getPrevious(secretId),
-    getPending: (secretId) => store.getPending(secretId),
-    describe: (secretId) => store.describe(secretId),
-    ping: (secretId) => store.ping(secretId),
-    // The run does not own the store.
-    close: async () => undefined,
-  };
+  // The run does not own the store: closing its view closes nothing.
+  return beforeWrites(
+    store,
+    (_operation, secretId, versionId) => guard(secretId, versionId),
+    async () => undefined,
+  );
 }
 
 export function fenceProvider(provider: Provider, check: () => Promise<boolean>): Provider {

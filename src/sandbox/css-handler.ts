@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { SandboxCluster } from './cluster.js';
 import { answerFault } from './fault-answer.js';
-import { type Exchange, type SandboxState, send, trackReset } from './http.js';
+import { type Exchange, jsonBody, type SandboxState, send, trackReset } from './http.js';
 import { checkCssPassword } from './password-rules.js';
 import { css } from './responses.js';
 import { verifySdkHmacSha256 } from './verify-sdk-hmac.js';
@@ -26,12 +26,7 @@ function cssMustSign(req: Pick<IncomingMessage, 'headers'>, body: Uint8Array): s
 
 /** The new password of a well-formed reset body (`{"newpassword": "..."}` as JSON, nothing else). */
 function resetPassword(x: Exchange): string | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(x.body.toString('utf8'));
-  } catch {
-    parsed = undefined;
-  }
+  const parsed = jsonBody(x);
   const ct = String(x.req.headers['content-type'] ?? '');
   const ok =
     ct.startsWith('application/json') &&

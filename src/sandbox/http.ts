@@ -28,6 +28,15 @@ export interface SandboxState {
   readonly defaults: { busyMs: number; latencyMs: number };
 }
 
+/** The request body as JSON, or undefined when it is not JSON. */
+export function jsonBody(x: Exchange): unknown {
+  try {
+    return JSON.parse(x.body.toString('utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The whole body, or undefined when it is larger than {@link MAX_BODY_BYTES} (read to the end anyway). */
 export function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {

@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { NCP_API_PREFIXES } from './cluster.js';
 import { answerFault } from './fault-answer.js';
-import { type Exchange, type SandboxState, send, trackReset } from './http.js';
+import { type Exchange, jsonBody, type SandboxState, send, trackReset } from './http.js';
 import { checkNcpPassword } from './password-rules.js';
 import { ncp } from './responses.js';
 import { verifyNcpV2 } from './verify-ncp-v2.js';
@@ -15,12 +15,7 @@ export type NcpApi = (typeof NCP_APIS)[number];
 
 /** The new password of a reset body (`kafkaManagerUserPassword`, a string). */
 function resetPassword(x: Exchange): string | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(x.body.toString('utf8'));
-  } catch {
-    parsed = undefined;
-  }
+  const parsed = jsonBody(x);
   const pw = (parsed as { kafkaManagerUserPassword?: unknown } | null)?.kafkaManagerUserPassword;
   return typeof parsed === 'object' && parsed !== null && typeof pw === 'string' ? pw : undefined;
 }

@@ -2,18 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { formatPath } from '../../src/config/problems.js';
 import { parseConfigText } from '../../src/worker/config.js';
 import { secretFormatOf } from '../../src/secrets/format.js';
-
-const minimal = `
-store: { type: file, path: ./data/secrets.json }
-targets:
-  - id: search-eu-de
-    provider: otc-css
-    region: eu-de
-    projectId: 6204a5bd270343b5885144cf9c8c158d
-    clusterId: 4f3deec3-efa8-4598-bf91-560aad1377a3
-    credentials: { accessKey: { env: OTC_AK }, secretKey: { env: OTC_SK } }
-    secret: { id: prod/css/search-eu-de/admin }
-`;
+import { MINIMAL_CONFIG as minimal } from '../support/config-text.js';
 
 describe('config loading', () => {
   it('accepts a minimal config and fills defaults', () => {

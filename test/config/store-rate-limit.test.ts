@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/worker/config.js';
 import { storeRateLimit } from '../../src/config/schema.js';
+import { ONE_TARGET } from '../support/config-text.js';
 
-const withStore = (store: string) => `
-store: ${store}
-targets:
-  - id: search-eu-de
-    provider: otc-css
-    region: eu-de
-    projectId: 6204a5bd270343b5885144cf9c8c158d
-    clusterId: 4f3deec3-efa8-4598-bf91-560aad1377a3
-    credentials: { accessKey: { env: OTC_AK }, secretKey: { env: OTC_SK } }
-    secret: { id: prod/css/search-eu-de/admin }
-`;
+const withStore = (store: string) => `\nstore: ${store}\n${ONE_TARGET}`;
 
 function parsed(store: string) {
   const r = parseConfigText(withStore(store));

@@ -17,13 +17,14 @@ import {
 import { isThrottleError } from '../../src/secrets/aws-secrets-manager/errors.js';
 import { retryThrottled, throttleDelay } from '../../src/secrets/aws-secrets-manager/throttle-retry.js';
 import { createStore } from '../../src/secrets/index.js';
-import { PENDING_TAKEN, SecretStoreError } from '../../src/secrets/types.js';
+import { PENDING_TAKEN } from '../../src/secrets/types.js';
 import { passwordIn } from '../support/secret-text.js';
 import {
   startSecretsManagerEndpoint,
   type SecretsManagerEndpoint,
 } from '../support/secrets-manager/endpoint.js';
 import { collectErrorText } from './support.js';
+import { caught } from '../support/store-error.js';
 
 let sm: SecretsManagerEndpoint;
 let raw: SecretsManagerClient;
@@ -51,15 +52,6 @@ const storeFor = (extra: Partial<Parameters<typeof createAwsSecretsManagerStore>
     clientConfig: sm.clientConfig(),
     ...extra,
   });
-
-async function caught(p: Promise<unknown>): Promise<SecretStoreError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(SecretStoreError);
-  return err as SecretStoreError;
-}
 
 describe('aws-secrets-manager store: what AWS sees', () => {
   it('creates the secret without a value (KMS key, tags, description) and writes the text byte for byte', async () => {

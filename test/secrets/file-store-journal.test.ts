@@ -10,10 +10,11 @@ import {
   RECORDS_OFFSET,
   committedSlot,
 } from '../../src/secrets/file/journal.js';
-import { SecretStoreError, type SecretStore } from '../../src/secrets/types.js';
+import type { SecretStore } from '../../src/secrets/types.js';
 import { acquireFileLock } from '../../src/util/file-lock.js';
 import { jsonSecret, passwordIn } from '../support/secret-text.js';
 import { collectErrorText } from './support.js';
+import { caught } from '../support/store-error.js';
 
 let dir = '';
 let path = '';
@@ -30,15 +31,6 @@ afterEach(async () => {
 const jpath = () => `${path}.journal`;
 const open = (extra: Partial<FileStoreOptions> = {}) => createFileStore({ path, keyBytes: key, ...extra });
 const tok = (n: number) => `tok-${String(n).padStart(36, '0')}`;
-
-async function caught(p: Promise<unknown>): Promise<SecretStoreError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(SecretStoreError);
-  return err as SecretStoreError;
-}
 
 /** [start, end) of each record up to the committed end. */
 function records(journal: Buffer): [number, number][] {

@@ -10,9 +10,9 @@ import { open, seal } from '../../src/secrets/file/envelope.js';
 import { decodeKey } from '../../src/secrets/file/key.js';
 import { RECORD_OVERHEAD, RECORDS_OFFSET } from '../../src/secrets/file/journal.js';
 import { acquireFileLock } from '../../src/util/file-lock.js';
-import { SecretStoreError } from '../../src/secrets/types.js';
 import { jsonSecret, passwordIn } from '../support/secret-text.js';
 import { collectErrorText } from './support.js';
+import { caught } from '../support/store-error.js';
 
 let dir = '';
 beforeEach(async () => {
@@ -23,15 +23,6 @@ afterEach(async () => {
 });
 
 const value = (password = `Pw-${randomUUID()}`): string => jsonSecret(password);
-
-async function caught(p: Promise<unknown>): Promise<SecretStoreError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(SecretStoreError);
-  return err as SecretStoreError;
-}
 
 /** Records in a journal, walking the length prefixes. */
 async function journalRecordCount(path: string): Promise<number> {
